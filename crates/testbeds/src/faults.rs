@@ -1,0 +1,211 @@
+//! Injected faults: what `POST /_testbed/faults` accepts, and the queue that hands them out one
+//! native request at a time.
+
+use std::collections::VecDeque;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+
+/// What happens to a request once its fault's delay (if any) has passed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    /// Perform the request normally (a pure delay fault).
+    Forward,
+    /// Answer this status with the testbed's own error body, without performing the request.
+    Respond {
+        status: StatusCode,
+        retry_after: Option<u64>,
+    },
+    /// Close the connection without answering.
+    Drop,
+}
+
+/// One queued fault, applied to the next `remaining` native requests.
+///
+/// The wire form is the one in `targets.md`: `{"status":503,"count":3}`,
+/// `{"status":429,"retry_after":2,"count":5}`, `{"delay_ms":2000,"count":1}`,
+/// `{"drop":true,"count":1}`. `delay_ms` may also accompany `status` or `drop` (wait, then fail),
+/// because a slow failure is a realistic case that costs nothing to allow. `count` defaults to 1.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(try_from = "FaultSpec", into = "FaultSpec")]
+pub(crate) struct Fault {
+    pub delay: Duration,
+    pub outcome: Outcome,
+    remaining: u32,
+}
+
+/// The JSON shape of a [`Fault`], validated on the way in.
+#[derive(Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+struct FaultSpec {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    status: Option<u16>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    retry_after: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    delay_ms: Option<u64>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    drop: bool,
+    #[serde(default = "one")]
+    count: u32,
+}
+
+fn one() -> u32 {
+    1
+}
+
+impl TryFrom<FaultSpec> for Fault {
+    type Error = String;
+
+    fn try_from(spec: FaultSpec) -> Result<Self, String> {
+        if spec.count == 0 {
+            return Err("count must be at least 1".into());
+        }
+        if spec.retry_after.is_some() && spec.status.is_none() {
+            return Err("retry_after needs a status".into());
+        }
+        let outcome = match (spec.status, spec.drop) {
+            (Some(_), true) => return Err("a fault cannot both answer a status and drop".into()),
+            (Some(code), false) => Outcome::Respond {
+                status: StatusCode::from_u16(code)
+                    .ok()
+                    .filter(|s| s.is_client_error() || s.is_server_error())
+                    .ok_or_else(|| format!("status {code} is not a 4xx or 5xx status"))?,
+                retry_after: spec.retry_after,
+            },
+            (None, true) => Outcome::Drop,
+            (None, false) if spec.delay_ms.is_some() => Outcome::Forward,
+            (None, false) => return Err("a fault needs status, delay_ms or drop".into()),
+        };
+        Ok(Fault {
+            delay: Duration::from_millis(spec.delay_ms.unwrap_or(0)),
+            outcome,
+            remaining: spec.count,
+        })
+    }
+}
+
+impl From<Fault> for FaultSpec {
+    fn from(fault: Fault) -> Self {
+        let (status, retry_after) = match fault.outcome {
+            Outcome::Respond {
+                status,
+                retry_after,
+            } => (Some(status.as_u16()), retry_after),
+            Outcome::Forward | Outcome::Drop => (None, None),
+        };
+        FaultSpec {
+            status,
+            retry_after,
+            delay_ms: (!fault.delay.is_zero()).then_some(fault.delay.as_millis() as u64),
+            drop: fault.outcome == Outcome::Drop,
+            count: fault.remaining,
+        }
+    }
+}
+
+/// Pending faults in the order they were posted. The front fault serves its `count` requests
+/// before the next one starts.
+#[derive(Default)]
+pub(crate) struct FaultQueue(Mutex<VecDeque<Fault>>);
+
+impl FaultQueue {
+    pub fn push(&self, fault: Fault) {
+        self.lock().push_back(fault);
+    }
+
+    pub fn clear(&self) {
+        self.lock().clear();
+    }
+
+    /// The fault for the request now arriving, if any, counting it down.
+    pub fn next(&self) -> Option<Fault> {
+        let mut queue = self.lock();
+        let front = queue.front_mut()?;
+        front.remaining -= 1;
+        let fault = front.clone();
+        if front.remaining == 0 {
+            queue.pop_front();
+        }
+        Some(fault)
+    }
+
+    /// What is still pending, in wire form.
+    pub fn pending(&self) -> Vec<Fault> {
+        self.lock().iter().cloned().collect()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, VecDeque<Fault>> {
+        // A panic elsewhere cannot leave a VecDeque half-updated, so a poisoned lock is usable.
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(json: &str) -> Result<Fault, serde_json::Error> {
+        serde_json::from_str(json)
+    }
+
+    #[test]
+    fn parses_every_documented_form() {
+        let status = parse(r#"{"status":429,"retry_after":2,"count":5}"#).unwrap();
+        assert_eq!(
+            status.outcome,
+            Outcome::Respond {
+                status: StatusCode::TOO_MANY_REQUESTS,
+                retry_after: Some(2)
+            }
+        );
+        assert_eq!(status.remaining, 5);
+        let delay = parse(r#"{"delay_ms":2000}"#).unwrap();
+        assert_eq!(
+            (delay.outcome, delay.delay, delay.remaining),
+            (Outcome::Forward, Duration::from_secs(2), 1)
+        );
+        assert_eq!(
+            parse(r#"{"drop":true,"count":1}"#).unwrap().outcome,
+            Outcome::Drop
+        );
+    }
+
+    #[test]
+    fn rejects_meaningless_faults() {
+        for bad in [
+            r#"{}"#,
+            r#"{"count":2}"#,
+            r#"{"status":200}"#,
+            r#"{"status":503,"drop":true}"#,
+            r#"{"retry_after":1,"drop":true}"#,
+            r#"{"status":503,"count":0}"#,
+            r#"{"status":503,"bogus":1}"#,
+        ] {
+            assert!(parse(bad).is_err(), "{bad} should be rejected");
+        }
+    }
+
+    #[test]
+    fn queue_counts_down_in_order_and_round_trips() {
+        let queue = FaultQueue::default();
+        queue.push(parse(r#"{"status":503,"count":2}"#).unwrap());
+        queue.push(parse(r#"{"drop":true}"#).unwrap());
+        assert_eq!(
+            serde_json::to_value(queue.pending()).unwrap(),
+            serde_json::json!([{"status":503,"count":2},{"drop":true,"count":1}])
+        );
+        let outcomes: Vec<_> = std::iter::from_fn(|| queue.next())
+            .map(|f| f.outcome)
+            .collect();
+        let unavailable = Outcome::Respond {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            retry_after: None,
+        };
+        assert_eq!(outcomes, [unavailable, unavailable, Outcome::Drop]);
+    }
+}
