@@ -1,1 +1,115 @@
-fn main() {}
+//! The `scimitar` command: serve, check, token, demo, testbed.
+
+use anyhow::Context;
+use clap::{Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(
+    name = "scimitar",
+    version,
+    about = "A SCIM 2.0 gateway for Entra ID provisioning"
+)]
+struct Cli {
+    /// Log format on stderr.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Human)]
+    log_format: LogFormat,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Human,
+    Json,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the tenants of a config file.
+    Serve {
+        #[arg(long, short)]
+        config: PathBuf,
+    },
+    /// Validate a config file and compile every adapter script, without serving.
+    Check {
+        #[arg(long, short)]
+        config: PathBuf,
+    },
+    /// Make a new bearer token for a tenant: the token for Entra, the hash for the config.
+    Token,
+    /// Run the gateway with bundled testbeds and a generated config, for trying it out.
+    Demo {
+        /// Port of the SCIM listener (0 picks a free one).
+        #[arg(long, default_value_t = 8080)]
+        port: u16,
+        /// Port of the admin listener (/metrics, /healthz; 0 picks a free one).
+        #[arg(long, default_value_t = 9090)]
+        admin_port: u16,
+        /// Where the generated config, scripts, secrets and SQLite store go
+        /// (default: a new folder in the system's temp dir).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
+    /// Run one target application's testbed on its own.
+    Testbed {
+        #[arg(value_enum)]
+        target: scimitar::demo::TestbedKind,
+        #[arg(long, default_value_t = 0)]
+        port: u16,
+    },
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    init_logging(cli.log_format);
+    match cli.command {
+        Command::Serve { config } => {
+            let config = scimitar::config::Config::load(&config)?;
+            scimitar::server::serve(&config)
+        }
+        Command::Check { config } => {
+            let loaded = scimitar::config::Config::load(&config)?;
+            let scripts = scimitar::adapter::ScriptHost::new(&loaded.limits, 1)?;
+            let http = scimitar::upstream::shared_http_client()?;
+            let tenants = scimitar::tenant::Tenants::build(&loaded, scripts.engine(), &http)?;
+            eprintln!(
+                "{}: OK, {} tenant(s)",
+                config.display(),
+                tenants.iter().count()
+            );
+            Ok(())
+        }
+        Command::Token => {
+            let (token, hash) = scimitar::auth::generate_token();
+            println!("token: {token}\nhash:  {hash}");
+            eprintln!("Give the token to Entra (Secret Token); put the hash in the tenant's auth.token_hashes.");
+            Ok(())
+        }
+        Command::Demo {
+            port,
+            admin_port,
+            data_dir,
+        } => {
+            let options = scimitar::demo::DemoOptions {
+                port,
+                admin_port,
+                data_dir,
+            };
+            scimitar::demo::run(options).context("demo failed")
+        }
+        Command::Testbed { target, port } => scimitar::demo::run_testbed(target, port),
+    }
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Human => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}

@@ -1,0 +1,65 @@
+//! The context of the script call running on this thread.
+//!
+//! Host functions are registered once on the shared engine, yet each call must reach its own
+//! tenant's upstream client, key/value namespace, settings and deadline. A script call runs
+//! start to finish on one blocking thread, so the context lives in a thread-local that
+//! [`enter`] sets for exactly the duration of the call.
+
+use crate::store::Store;
+use crate::upstream::UpstreamClient;
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// What one script call may touch.
+pub struct CallContext {
+    pub tenant: String,
+    pub upstream: Arc<UpstreamClient>,
+    pub store: Store,
+    /// The tenant's adapter settings table, as Rhai sees it.
+    pub settings: rhai::Map,
+    /// Parameters captured by the tenant's route template (e.g. `idp_id`).
+    pub route_params: BTreeMap<String, String>,
+    /// Default region for phone numbers written without a country code.
+    pub default_region: Option<phonenumber::country::Id>,
+    pub deadline: Instant,
+    /// Runtime whose I/O drivers run the host's HTTP and store calls.
+    pub io: tokio::runtime::Handle,
+}
+
+thread_local! {
+    static CURRENT: RefCell<Option<Arc<CallContext>>> = const { RefCell::new(None) };
+}
+
+/// Makes `ctx` the current context until the guard drops.
+pub fn enter(ctx: Arc<CallContext>) -> Guard {
+    CURRENT.with(|c| *c.borrow_mut() = Some(ctx));
+    Guard(())
+}
+
+pub struct Guard(());
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        CURRENT.with(|c| *c.borrow_mut() = None);
+    }
+}
+
+/// The current call's context. Host functions are only reachable from inside a call, so
+/// its absence is a programming error reported as a script error, not a panic.
+pub fn current() -> Result<Arc<CallContext>, Box<rhai::EvalAltResult>> {
+    CURRENT
+        .with(|c| c.borrow().clone())
+        .ok_or_else(|| "host function called outside of a gateway request".into())
+}
+
+/// True once the current call has run past its deadline (checked by the engine's
+/// progress callback, which aborts the script).
+pub fn deadline_passed() -> bool {
+    CURRENT.with(|c| {
+        c.borrow()
+            .as_ref()
+            .is_some_and(|ctx| Instant::now() >= ctx.deadline)
+    })
+}

@@ -1,0 +1,27 @@
+//! The host API: the functions an adapter script can call.
+//!
+//! Everything that reaches outside the sandbox goes through here, and through the current
+//! [`CallContext`](super::context::CallContext), so the host — not the script — enforces the
+//! tenant's allow-list, timeouts, retries, token caching and metrics.
+
+mod http;
+mod json;
+mod kv;
+mod log;
+mod phone;
+mod scim;
+
+pub use phone::parse_region;
+pub use scim::PatchHandle;
+
+pub fn register(engine: &mut rhai::Engine) {
+    http::register(engine);
+    json::register(engine);
+    kv::register(engine);
+    log::register(engine);
+    phone::register(engine);
+    scim::register(engine);
+}
+
+/// Shorthand for host functions' results.
+type HostResult<T> = Result<T, Box<rhai::EvalAltResult>>;

@@ -1,0 +1,170 @@
+//! Adapter scripts: compiling them, knowing what they implement, and running them.
+//!
+//! Threading: pingora's workers must never block, yet a script is synchronous code that
+//! waits on HTTP. So each script call runs on a blocking thread of the gateway's own
+//! *script runtime* (a Tokio runtime separate from pingora's); when the script calls the
+//! host's `http(...)`, that thread drives the reqwest future with `Handle::block_on` on the
+//! same runtime's I/O driver. The pingora worker just awaits the call's `JoinHandle`.
+
+mod context;
+mod convert;
+mod engine;
+mod host;
+
+pub use context::CallContext;
+pub use convert::to_dynamic as json_to_dynamic;
+pub use host::{parse_region, PatchHandle};
+
+use anyhow::Context as _;
+use rhai::{CallFnOptions, Dynamic, Engine, Scope, AST};
+use scimitar_scim::ScimError;
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+/// A compiled adapter script and the inventory of functions it defines.
+pub struct Adapter {
+    path: PathBuf,
+    ast: AST,
+    functions: HashSet<(String, usize)>,
+}
+
+impl Adapter {
+    /// Compiles a script file. Errors name the file, line and column.
+    pub fn compile(engine: &Engine, path: &Path) -> anyhow::Result<Self> {
+        let source = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read adapter script {}", path.display()))?;
+        Self::compile_source(engine, path, &source)
+    }
+
+    pub fn compile_source(engine: &Engine, path: &Path, source: &str) -> anyhow::Result<Self> {
+        let ast = engine.compile(source).map_err(|e| {
+            let pos = e.position();
+            anyhow::anyhow!(
+                "{}:{}:{}: {}",
+                path.display(),
+                pos.line().unwrap_or(0),
+                pos.position().unwrap_or(0),
+                e.err_type()
+            )
+        })?;
+        let functions = ast
+            .iter_functions()
+            .map(|f| (f.name.to_string(), f.params.len()))
+            .collect();
+        Ok(Self {
+            path: path.to_path_buf(),
+            ast,
+            functions,
+        })
+    }
+
+    /// Whether the script defines `name` taking `arity` parameters.
+    pub fn defines(&self, name: &str, arity: usize) -> bool {
+        self.functions.contains(&(name.to_string(), arity))
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+/// The shared engine and the runtime that script calls run on.
+pub struct ScriptHost {
+    engine: Arc<Engine>,
+    runtime: tokio::runtime::Runtime,
+}
+
+impl ScriptHost {
+    pub fn new(limits: &crate::config::Limits, script_threads: usize) -> anyhow::Result<Self> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .max_blocking_threads(script_threads.max(1))
+            .thread_name("scimitar-script")
+            .enable_all()
+            .build()
+            .context("cannot start the script runtime")?;
+        Ok(Self {
+            engine: Arc::new(engine::build(limits)),
+            runtime,
+        })
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// The runtime whose I/O the host functions use; the store's pool lives on it too.
+    pub fn io(&self) -> tokio::runtime::Handle {
+        self.runtime.handle().clone()
+    }
+
+    /// Runs `function(args...)` of `adapter` and returns its result as JSON.
+    pub async fn call(
+        &self,
+        adapter: Arc<Adapter>,
+        ctx: CallContext,
+        function: &str,
+        args: Vec<Dynamic>,
+    ) -> Result<serde_json::Value, ScimError> {
+        let engine = self.engine.clone();
+        let tenant = ctx.tenant.clone();
+        let name = function.to_string();
+        let started = Instant::now();
+        let task = self.runtime.spawn_blocking(move || {
+            let _guard = context::enter(Arc::new(ctx));
+            let options = CallFnOptions::new().eval_ast(false);
+            engine
+                .call_fn_with_options::<Dynamic>(
+                    options,
+                    &mut Scope::new(),
+                    &adapter.ast,
+                    &name,
+                    args,
+                )
+                .map_err(|e| {
+                    (
+                        convert::script_failure_to_scim(&name, &e),
+                        is_script_fault(&e),
+                        e,
+                    )
+                })
+                .and_then(|value| {
+                    convert::to_json(&value).map_err(|e| {
+                        let err = ScimError::internal(format!(
+                            "{name} returned a value that is not JSON"
+                        ));
+                        (err, true, e)
+                    })
+                })
+        });
+        let result = task
+            .await
+            .map_err(|_| ScimError::internal("the adapter call was cancelled"))?;
+        crate::metrics::SCRIPT_DURATION
+            .with_label_values(&[&tenant, function])
+            .observe(started.elapsed().as_secs_f64());
+        result.map_err(|(scim, script_fault, raw)| {
+            if script_fault {
+                crate::metrics::SCRIPT_ERRORS.with_label_values(&[&tenant, function]).inc();
+                tracing::error!(%tenant, function, error = %raw, "adapter script failed");
+            } else {
+                tracing::info!(%tenant, function, status = scim.status, detail = %scim.detail, "adapter answered an error");
+            }
+            scim
+        })
+    }
+}
+
+/// A failure that is the script's fault (a bug, a sandbox limit) rather than a SCIM error it
+/// or the host chose to raise.
+fn is_script_fault(error: &rhai::EvalAltResult) -> bool {
+    use rhai::EvalAltResult::*;
+    match error {
+        ErrorInFunctionCall(_, _, inner, _) => is_script_fault(inner),
+        ErrorRuntime(value, _) => !value.is_map(),
+        ErrorTerminated(..) => false,
+        _ => true,
+    }
+}

@@ -1,0 +1,298 @@
+//! The one TOML configuration file: its shape, loading and validation.
+//!
+//! Loading resolves every relative path against the config file's folder and every secret
+//! reference against the environment or the file system, so that the rest of the gateway
+//! only ever sees ready-to-use values. Validation that needs more than the file (compiling
+//! scripts, parsing route templates) happens in [`crate::tenant::Tenants::build`].
+
+mod secret;
+
+pub use secret::Secret;
+
+use anyhow::{bail, Context};
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub server: ServerConfig,
+    #[serde(default)]
+    pub store: StoreConfig,
+    #[serde(default)]
+    pub limits: Limits,
+    #[serde(default, rename = "tenants")]
+    pub tenants: Vec<TenantConfig>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// SCIM listener (the front door).
+    pub listen: String,
+    /// Admin listener: `/metrics`, `/healthz`, `/readyz`.
+    pub admin_listen: String,
+    /// pingora worker threads for the front door.
+    pub threads: usize,
+    /// Threads that run adapter scripts (each script call blocks one while it waits on HTTP).
+    pub script_threads: usize,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8080".into(),
+            admin_listen: "127.0.0.1:9090".into(),
+            threads: 2,
+            script_threads: 64,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StoreConfig {
+    /// `sqlite://path/to/file.db` (created when missing) or `postgres://…`.
+    pub url: String,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        Self {
+            url: "sqlite://scimitar.db".into(),
+        }
+    }
+}
+
+/// Limits applied to every request and every script run.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    /// Largest request body accepted, in bytes (larger: SCIM 413).
+    pub max_body_bytes: usize,
+    /// Whole-request deadline in seconds; Entra gives up after 60 s, so stay below.
+    pub request_timeout_secs: u64,
+    /// Rhai operations one script call may run.
+    pub script_max_operations: u64,
+    /// Rhai call depth.
+    pub script_max_call_depth: usize,
+    /// Largest string, array and map a script may build.
+    pub script_max_string_bytes: usize,
+    pub script_max_array_len: usize,
+    pub script_max_map_len: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 1024 * 1024,
+            request_timeout_secs: 50,
+            script_max_operations: 5_000_000,
+            script_max_call_depth: 64,
+            script_max_string_bytes: 4 * 1024 * 1024,
+            script_max_array_len: 100_000,
+            script_max_map_len: 10_000,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// The tenant's script implements SCIM operations against the target's native API.
+    Translate,
+}
+
+impl Mode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Translate => "translate",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TenantConfig {
+    /// Unique name, used in metrics labels and logs.
+    pub name: String,
+    /// Label of the target application (e.g. `meta-networks`), for operators.
+    pub target: String,
+    pub mode: Mode,
+    /// Base path template of the tenant's SCIM URL, e.g. `/v1/scim/{idp_id}`.
+    pub route: String,
+    /// Optional `Host` the route is bound to (without port).
+    #[serde(default)]
+    pub host: Option<String>,
+    /// Adapter script, relative to the config file.
+    pub script: PathBuf,
+    pub auth: TenantAuth,
+    pub upstream: UpstreamConfig,
+    /// Free-form table handed to the script (`setting("name")`).
+    #[serde(default)]
+    pub settings: toml::Table,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TenantAuth {
+    /// Accepted bearer tokens as `sha256:<hex>` hashes (`scimitar token` makes them).
+    pub token_hashes: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpstreamConfig {
+    /// Base URL that relative paths in scripts are joined to.
+    pub base_url: String,
+    /// Hosts scripts may reach besides the base URL's: `host:port`, or `host` for any port.
+    #[serde(default)]
+    pub allowed_hosts: Vec<String>,
+    #[serde(default = "default_upstream_timeout")]
+    pub timeout_secs: u64,
+    /// Retries of idempotent calls (GET, PUT, DELETE) on 5xx, 429 and connection errors.
+    #[serde(default = "default_retries")]
+    pub retries: u32,
+    #[serde(default)]
+    pub auth: Option<UpstreamAuth>,
+}
+
+fn default_upstream_timeout() -> u64 {
+    15
+}
+
+fn default_retries() -> u32 {
+    2
+}
+
+/// How the gateway authenticates to the target application.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, tag = "kind", rename_all = "snake_case")]
+pub enum UpstreamAuth {
+    /// OAuth2 client credentials; the token is cached until shortly before it expires.
+    Oauth2ClientCredentials {
+        /// Absolute, or relative to the base URL.
+        token_url: String,
+        client_id: Secret,
+        client_secret: Secret,
+        #[serde(default)]
+        scope: Option<String>,
+        /// How the token request is encoded: `form` (RFC 6749) or `json`.
+        #[serde(default)]
+        encoding: TokenEncoding,
+    },
+    /// A static header, e.g. `Authorization: Token <key>` or `x-auth-apikey: <key>`.
+    Header {
+        name: String,
+        /// Prefix before the secret, e.g. `"Token "`.
+        #[serde(default)]
+        prefix: String,
+        value: Secret,
+    },
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TokenEncoding {
+    #[default]
+    Form,
+    Json,
+}
+
+impl Config {
+    /// Reads, parses and resolves a config file. Errors name the file and, for syntax
+    /// errors, the line and column.
+    pub fn load(path: &Path) -> anyhow::Result<Config> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read config file {}", path.display()))?;
+        let mut config: Config = toml::from_str(&text).map_err(|e| {
+            anyhow::anyhow!("{}: {}", path.display(), describe_toml_error(&text, &e))
+        })?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        config.resolve(base)?;
+        config
+            .validate()
+            .with_context(|| format!("{}: invalid configuration", path.display()))?;
+        Ok(config)
+    }
+
+    fn resolve(&mut self, base: &Path) -> anyhow::Result<()> {
+        for tenant in &mut self.tenants {
+            if tenant.script.is_relative() {
+                tenant.script = base.join(&tenant.script);
+            }
+            if let Some(auth) = &mut tenant.upstream.auth {
+                auth.resolve_secrets(base)
+                    .with_context(|| format!("tenant {}: upstream auth", tenant.name))?;
+            }
+        }
+        if let Some(path) = self.store.url.strip_prefix("sqlite://") {
+            let path = Path::new(path);
+            if path.is_relative() && !path.as_os_str().is_empty() && path != Path::new(":memory:") {
+                self.store.url = format!("sqlite://{}", base.join(path).display());
+            }
+        }
+        Ok(())
+    }
+
+    fn validate(&self) -> anyhow::Result<()> {
+        let mut names = std::collections::HashSet::new();
+        for tenant in &self.tenants {
+            if !names.insert(tenant.name.as_str()) {
+                bail!("tenant name {:?} is used twice", tenant.name);
+            }
+            if tenant.auth.token_hashes.is_empty() {
+                bail!(
+                    "tenant {}: auth.token_hashes is empty: nobody could call it",
+                    tenant.name
+                );
+            }
+            for hash in &tenant.auth.token_hashes {
+                crate::auth::TokenHash::parse(hash)
+                    .with_context(|| format!("tenant {}: auth.token_hashes", tenant.name))?;
+            }
+            url::Url::parse(&tenant.upstream.base_url)
+                .with_context(|| format!("tenant {}: upstream.base_url", tenant.name))?;
+        }
+        if self.limits.request_timeout_secs == 0 || self.limits.request_timeout_secs >= 60 {
+            bail!("limits.request_timeout_secs must be between 1 and 59 (Entra gives up at 60 s)");
+        }
+        Ok(())
+    }
+
+    /// The adapter settings of a tenant, as JSON (the form scripts receive them in).
+    pub fn settings_json(settings: &toml::Table) -> serde_json::Value {
+        serde_json::to_value(settings).unwrap_or(serde_json::Value::Null)
+    }
+}
+
+impl UpstreamAuth {
+    fn resolve_secrets(&mut self, base: &Path) -> anyhow::Result<()> {
+        match self {
+            UpstreamAuth::Oauth2ClientCredentials {
+                client_id,
+                client_secret,
+                ..
+            } => {
+                client_id.resolve(base)?;
+                client_secret.resolve(base)?;
+            }
+            UpstreamAuth::Header { value, .. } => value.resolve(base)?,
+        }
+        Ok(())
+    }
+}
+
+/// toml's own message plus the 1-based line and column of the error.
+fn describe_toml_error(text: &str, error: &toml::de::Error) -> String {
+    match error.span() {
+        Some(span) => {
+            let before = &text[..span.start.min(text.len())];
+            let line = before.matches('\n').count() + 1;
+            let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+            format!("line {line}, column {column}: {}", error.message())
+        }
+        None => error.message().to_string(),
+    }
+}

@@ -1,0 +1,36 @@
+//! Writing a SCIM response: `application/scim+json`, `Location` on 201, `Retry-After` on
+//! 429/503, `WWW-Authenticate` on 401.
+
+use crate::scim_api::ScimResponse;
+use pingora::http::ResponseHeader;
+use pingora::prelude::*;
+use pingora::proxy::Session;
+
+pub const SCIM_JSON: &str = "application/scim+json";
+
+pub async fn write(session: &mut Session, response: ScimResponse) -> Result<()> {
+    let body = response.body.map(|b| bytes::Bytes::from(b.to_string()));
+    let mut header = ResponseHeader::build(response.status, Some(5))?;
+    if let Some(body) = &body {
+        header.insert_header(http::header::CONTENT_TYPE, SCIM_JSON)?;
+        header.insert_header(http::header::CONTENT_LENGTH, body.len().to_string())?;
+    } else {
+        header.insert_header(http::header::CONTENT_LENGTH, "0")?;
+    }
+    if let Some(location) = response.location {
+        header.insert_header(http::header::LOCATION, location)?;
+    }
+    if let Some(secs) = response.retry_after {
+        header.insert_header(http::header::RETRY_AFTER, secs.to_string())?;
+    }
+    if response.status == 401 {
+        header.insert_header(http::header::WWW_AUTHENTICATE, "Bearer realm=\"scimitar\"")?;
+    }
+    session
+        .write_response_header(Box::new(header), body.is_none())
+        .await?;
+    if let Some(body) = body {
+        session.write_response_body(Some(body), true).await?;
+    }
+    Ok(())
+}

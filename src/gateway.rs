@@ -1,0 +1,75 @@
+//! The running gateway: tenants, the script host and the store, shared by every request.
+
+use crate::adapter::{CallContext, ScriptHost};
+use crate::config::{Config, Limits};
+use crate::store::Store;
+use crate::tenant::{Tenant, Tenants};
+use rhai::Dynamic;
+use scimitar_scim::ScimError;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+pub struct Gateway {
+    pub tenants: Tenants,
+    pub scripts: ScriptHost,
+    pub store: Store,
+    pub limits: Limits,
+}
+
+impl Gateway {
+    /// Validates and builds everything the config describes: opens (and migrates) the store,
+    /// compiles every script, prepares every tenant.
+    pub fn start(config: &Config) -> anyhow::Result<Arc<Gateway>> {
+        let scripts = ScriptHost::new(&config.limits, config.server.script_threads)?;
+        let store = scripts.io().block_on(Store::open(&config.store.url))?;
+        let http = crate::upstream::shared_http_client()?;
+        let tenants = Tenants::build(config, scripts.engine(), &http)?;
+        Ok(Arc::new(Gateway {
+            tenants,
+            scripts,
+            store,
+            limits: config.limits.clone(),
+        }))
+    }
+
+    pub fn request_timeout(&self) -> Duration {
+        Duration::from_secs(self.limits.request_timeout_secs)
+    }
+}
+
+/// One request's access to its tenant's adapter.
+pub struct Invocation<'a> {
+    pub gateway: &'a Gateway,
+    pub tenant: &'a Arc<Tenant>,
+    pub route_params: &'a BTreeMap<String, String>,
+    pub deadline: Instant,
+}
+
+impl Invocation<'_> {
+    pub fn defines(&self, function: &str, arity: usize) -> bool {
+        self.tenant.adapter.defines(function, arity)
+    }
+
+    /// Calls an adapter function; its result comes back as JSON.
+    pub async fn call(
+        &self,
+        function: &str,
+        args: Vec<Dynamic>,
+    ) -> Result<serde_json::Value, ScimError> {
+        let ctx = CallContext {
+            tenant: self.tenant.name.clone(),
+            upstream: self.tenant.upstream.clone(),
+            store: self.gateway.store.clone(),
+            settings: self.tenant.settings.clone(),
+            route_params: self.route_params.clone(),
+            default_region: self.tenant.default_region,
+            deadline: self.deadline,
+            io: self.gateway.scripts.io(),
+        };
+        self.gateway
+            .scripts
+            .call(self.tenant.adapter.clone(), ctx, function, args)
+            .await
+    }
+}

@@ -1,0 +1,101 @@
+//! Prometheus metrics. Every label set is bounded: tenants, resources, operations and status
+//! codes come from small fixed sets; never an id, a user name or a raw path.
+
+use prometheus::{
+    register_histogram_vec, register_int_counter_vec, register_int_gauge, HistogramVec,
+    IntCounterVec, IntGauge,
+};
+use std::sync::LazyLock;
+
+/// Latency buckets from 1 ms to 60 s (Entra's own timeout).
+const BUCKETS: &[f64] = &[
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
+];
+
+pub static REQUESTS: LazyLock<IntCounterVec> = LazyLock::new(|| {
+    register_int_counter_vec!(
+        "scimitar_requests_total",
+        "SCIM requests answered, by tenant, resource, operation and HTTP status",
+        &["tenant", "resource", "operation", "status"]
+    )
+    .expect("metric registers once")
+});
+
+pub static REQUEST_DURATION: LazyLock<HistogramVec> = LazyLock::new(|| {
+    register_histogram_vec!(
+        "scimitar_request_duration_seconds",
+        "Time from request received to response written, by tenant, resource and operation",
+        &["tenant", "resource", "operation"],
+        BUCKETS.to_vec()
+    )
+    .expect("metric registers once")
+});
+
+pub static IN_FLIGHT: LazyLock<IntGauge> = LazyLock::new(|| {
+    register_int_gauge!(
+        "scimitar_requests_in_flight",
+        "SCIM requests being processed"
+    )
+    .expect("metric registers once")
+});
+
+pub static UPSTREAM_REQUESTS: LazyLock<IntCounterVec> = LazyLock::new(|| {
+    register_int_counter_vec!(
+        "scimitar_upstream_requests_total",
+        "Calls to target applications, by tenant, target host, method and HTTP status \
+         (\"error\" when no response arrived)",
+        &["tenant", "host", "method", "status"]
+    )
+    .expect("metric registers once")
+});
+
+pub static UPSTREAM_DURATION: LazyLock<HistogramVec> = LazyLock::new(|| {
+    register_histogram_vec!(
+        "scimitar_upstream_request_duration_seconds",
+        "Latency of calls to target applications, by tenant, target host and method",
+        &["tenant", "host", "method"],
+        BUCKETS.to_vec()
+    )
+    .expect("metric registers once")
+});
+
+pub static SCRIPT_DURATION: LazyLock<HistogramVec> = LazyLock::new(|| {
+    register_histogram_vec!(
+        "scimitar_script_duration_seconds",
+        "Run time of adapter script functions (upstream waits included), by tenant and function",
+        &["tenant", "function"],
+        BUCKETS.to_vec()
+    )
+    .expect("metric registers once")
+});
+
+pub static SCRIPT_ERRORS: LazyLock<IntCounterVec> = LazyLock::new(|| {
+    register_int_counter_vec!(
+        "scimitar_script_errors_total",
+        "Adapter script calls that ended in an error that is the script's own fault \
+         (a bug or a sandbox limit, not a SCIM error it chose), by tenant and function",
+        &["tenant", "function"]
+    )
+    .expect("metric registers once")
+});
+
+/// Every metric in the Prometheus text format.
+pub fn render() -> String {
+    use prometheus::Encoder;
+    let mut out = Vec::new();
+    let encoder = prometheus::TextEncoder::new();
+    // Encoding into a Vec cannot fail for well-formed metrics.
+    let _ = encoder.encode(&prometheus::gather(), &mut out);
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// Touches every metric so that `/metrics` lists them all from the first scrape on.
+pub fn init() {
+    LazyLock::force(&REQUESTS);
+    LazyLock::force(&REQUEST_DURATION);
+    LazyLock::force(&IN_FLIGHT);
+    LazyLock::force(&UPSTREAM_REQUESTS);
+    LazyLock::force(&UPSTREAM_DURATION);
+    LazyLock::force(&SCRIPT_DURATION);
+    LazyLock::force(&SCRIPT_ERRORS);
+}

@@ -1,0 +1,137 @@
+//! Route templates: how a request path selects a tenant.
+//!
+//! A tenant's base path is a template of literal segments and `{name}` parameters, e.g.
+//! `/v1/scim/{idp_id}`. A request matches when its path starts with the template's segments;
+//! the captured parameters go to the adapter and the rest of the path (`/Users/123`) is the
+//! SCIM endpoint.
+
+use anyhow::bail;
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Segment {
+    Literal(String),
+    Param(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct RouteTemplate {
+    text: String,
+    segments: Vec<Segment>,
+}
+
+/// A successful match: captured parameters and the SCIM path after the base.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouteMatch {
+    pub params: BTreeMap<String, String>,
+    /// The part of the path the template matched: the tenant's SCIM base path.
+    pub base: String,
+    /// Always starts with `/` (or is empty for the base itself).
+    pub rest: String,
+}
+
+impl RouteTemplate {
+    pub fn parse(text: &str) -> anyhow::Result<Self> {
+        if !text.starts_with('/') {
+            bail!("route {text:?} must start with '/'");
+        }
+        let mut segments = Vec::new();
+        for part in text.split('/').filter(|s| !s.is_empty()) {
+            if let Some(inner) = part.strip_prefix('{') {
+                let Some(name) = inner.strip_suffix('}') else {
+                    bail!("route {text:?}: segment {part:?} opens '{{' without closing it");
+                };
+                if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                    bail!("route {text:?}: parameter name {name:?} must be [A-Za-z0-9_]+");
+                }
+                segments.push(Segment::Param(name.to_string()));
+            } else if part.contains(['{', '}']) {
+                bail!("route {text:?}: a parameter must be a whole segment, as in /{{name}}/");
+            } else {
+                segments.push(Segment::Literal(part.to_string()));
+            }
+        }
+        Ok(Self {
+            text: text.to_string(),
+            segments,
+        })
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// Orders templates so that the most specific is tried first: more segments, then
+    /// more literal segments.
+    pub fn specificity(&self) -> (usize, usize) {
+        let literals = self
+            .segments
+            .iter()
+            .filter(|s| matches!(s, Segment::Literal(_)))
+            .count();
+        (self.segments.len(), literals)
+    }
+
+    /// Matches a request path (without query string). Literal segments compare exactly;
+    /// parameters capture a non-empty, percent-decoded segment.
+    pub fn matches(&self, path: &str) -> Option<RouteMatch> {
+        let mut rest = path;
+        let mut params = BTreeMap::new();
+        for segment in &self.segments {
+            let trimmed = rest.strip_prefix('/')?;
+            let (part, after) = match trimmed.find('/') {
+                Some(i) => (&trimmed[..i], &trimmed[i..]),
+                None => (trimmed, ""),
+            };
+            match segment {
+                Segment::Literal(lit) if lit == part => {}
+                Segment::Param(name) if !part.is_empty() => {
+                    let value = percent_encoding::percent_decode_str(part)
+                        .decode_utf8()
+                        .ok()?;
+                    params.insert(name.clone(), value.into_owned());
+                }
+                _ => return None,
+            }
+            rest = after;
+        }
+        let base = path[..path.len() - rest.len()].to_string();
+        Some(RouteMatch {
+            params,
+            base,
+            rest: rest.trim_end_matches('/').to_string(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn meta_networks_shape_captures_the_idp_id() {
+        let t = RouteTemplate::parse("/v1/scim/{idp_id}").unwrap();
+        let m = t.matches("/v1/scim/idp-0123456789/Users/usr-1").unwrap();
+        assert_eq!(m.params["idp_id"], "idp-0123456789");
+        assert_eq!(m.rest, "/Users/usr-1");
+        assert_eq!(m.base, "/v1/scim/idp-0123456789");
+        assert_eq!(t.matches("/v1/scim/idp-1").unwrap().rest, "");
+        assert!(t.matches("/v1/scim").is_none());
+        assert!(t.matches("/v2/scim/x/Users").is_none());
+    }
+
+    #[test]
+    fn literal_routes_match_whole_segments_only() {
+        let t = RouteTemplate::parse("/tenants/acme").unwrap();
+        assert!(t.matches("/tenants/acme/Users").is_some());
+        assert!(t.matches("/tenants/acmeco/Users").is_none());
+    }
+
+    #[test]
+    fn bad_templates_are_refused() {
+        assert!(RouteTemplate::parse("v1").is_err());
+        assert!(RouteTemplate::parse("/v1/{id").is_err());
+        assert!(RouteTemplate::parse("/v1/x{id}").is_err());
+        assert!(RouteTemplate::parse("/v1/{}").is_err());
+    }
+}

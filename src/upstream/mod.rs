@@ -1,0 +1,340 @@
+//! Calls from adapter scripts to the target application.
+//!
+//! The host owns every outgoing request so that a script cannot get the hard parts wrong:
+//! only allow-listed hosts, a timeout bounded by the request deadline, retries of idempotent
+//! calls on 5xx/429/connection errors (honouring `Retry-After`), the tenant's credentials
+//! attached and refreshed, and metrics. Failures that Entra should retry become SCIM
+//! 503/429 errors, so a script never mistakes a failed call for success.
+
+mod oauth;
+
+use crate::config::{UpstreamAuth, UpstreamConfig};
+use crate::metrics;
+use anyhow::Context;
+pub use oauth::without_url;
+use reqwest::Method;
+use scimitar_scim::ScimError;
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+pub struct UpstreamClient {
+    tenant: String,
+    base: url::Url,
+    allowed_hosts: HashSet<String>,
+    timeout: Duration,
+    retries: u32,
+    auth: Option<Credentials>,
+    http: reqwest::Client,
+}
+
+enum Credentials {
+    OAuth(oauth::ClientCredentials),
+    Header {
+        name: reqwest::header::HeaderName,
+        value: reqwest::header::HeaderValue,
+    },
+}
+
+/// A request as a script describes it.
+pub struct UpstreamRequest {
+    pub method: Method,
+    /// Absolute, or relative to the tenant's base URL.
+    pub url: String,
+    pub query: Vec<(String, String)>,
+    pub headers: Vec<(String, String)>,
+    pub body: Option<Body>,
+    /// Hand 429 and 5xx answers to the script instead of turning them into SCIM errors.
+    pub raw: bool,
+}
+
+pub enum Body {
+    Json {
+        value: serde_json::Value,
+        content_type: Option<String>,
+    },
+    Text {
+        text: String,
+        content_type: String,
+    },
+}
+
+pub struct UpstreamResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+    pub json: Option<serde_json::Value>,
+}
+
+/// What one attempt ended in, before the retry policy looks at it.
+enum Attempt {
+    Answered(UpstreamResponse),
+    Failed(String),
+}
+
+/// Pause before retrying after a 5xx or connection error (doubled each time).
+const FIRST_BACKOFF: Duration = Duration::from_millis(100);
+
+impl UpstreamClient {
+    pub fn new(
+        tenant: &str,
+        config: &UpstreamConfig,
+        http: reqwest::Client,
+    ) -> anyhow::Result<Self> {
+        let base = url::Url::parse(&config.base_url).context("upstream.base_url")?;
+        let mut allowed_hosts: HashSet<String> = config
+            .allowed_hosts
+            .iter()
+            .map(|h| h.to_ascii_lowercase())
+            .collect();
+        allowed_hosts.insert(host_port(&base).context("upstream.base_url has no host")?);
+        let auth = match &config.auth {
+            None => None,
+            Some(UpstreamAuth::Oauth2ClientCredentials {
+                token_url,
+                client_id,
+                client_secret,
+                scope,
+                encoding,
+            }) => {
+                let token_url = base.join(token_url).context("upstream.auth.token_url")?;
+                Some(Credentials::OAuth(oauth::ClientCredentials::new(
+                    token_url,
+                    client_id.expose().to_string(),
+                    client_secret.expose().to_string(),
+                    scope.clone(),
+                    *encoding,
+                )))
+            }
+            Some(UpstreamAuth::Header {
+                name,
+                prefix,
+                value,
+            }) => {
+                let mut value =
+                    reqwest::header::HeaderValue::from_str(&format!("{prefix}{}", value.expose()))
+                        .context("upstream.auth.value is not a valid header value")?;
+                value.set_sensitive(true);
+                let name = reqwest::header::HeaderName::from_bytes(name.as_bytes())
+                    .context("upstream.auth.name is not a valid header name")?;
+                Some(Credentials::Header { name, value })
+            }
+        };
+        Ok(Self {
+            tenant: tenant.to_string(),
+            base,
+            allowed_hosts,
+            timeout: Duration::from_secs(config.timeout_secs),
+            retries: config.retries,
+            auth,
+            http,
+        })
+    }
+
+    pub async fn send(
+        &self,
+        request: UpstreamRequest,
+        deadline: Instant,
+    ) -> Result<UpstreamResponse, ScimError> {
+        let url = self.resolve(&request.url)?;
+        let host = host_port(&url).unwrap_or_default();
+        let idempotent = matches!(
+            request.method,
+            Method::GET | Method::HEAD | Method::PUT | Method::DELETE | Method::OPTIONS
+        );
+        let mut backoff = FIRST_BACKOFF;
+        let mut retries_left = if idempotent { self.retries } else { 0 };
+        let mut refreshed_token = false;
+        loop {
+            let timeout = self.timeout.min(remaining(deadline)?);
+            let outcome = self.attempt(&request, &url, &host, timeout).await?;
+            let wait = match &outcome {
+                Attempt::Answered(r)
+                    if r.status == 401 && !refreshed_token && self.oauth().is_some() =>
+                {
+                    // The token may have been revoked or expired early: fetch a new one once.
+                    refreshed_token = true;
+                    if let Some(oauth) = self.oauth() {
+                        oauth.invalidate().await;
+                    }
+                    continue;
+                }
+                Attempt::Answered(r) if r.status == 429 => retry_after(r).unwrap_or(backoff),
+                Attempt::Answered(r) if r.status >= 500 => backoff,
+                Attempt::Answered(_) => break finish(outcome, request.raw),
+                Attempt::Failed(_) => backoff,
+            };
+            if retries_left == 0 || Instant::now() + wait >= deadline {
+                break finish(outcome, request.raw);
+            }
+            retries_left -= 1;
+            backoff *= 2;
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    fn oauth(&self) -> Option<&oauth::ClientCredentials> {
+        match &self.auth {
+            Some(Credentials::OAuth(oauth)) => Some(oauth),
+            _ => None,
+        }
+    }
+
+    fn resolve(&self, target: &str) -> Result<url::Url, ScimError> {
+        let url = self.base.join(target).map_err(|e| {
+            ScimError::internal(format!("the adapter built a bad URL {target:?}: {e}"))
+        })?;
+        let host = host_port(&url).unwrap_or_default();
+        let bare_host = url.host_str().unwrap_or_default().to_ascii_lowercase();
+        let allowed = self.allowed_hosts.contains(&host) || self.allowed_hosts.contains(&bare_host);
+        if !matches!(url.scheme(), "http" | "https") || !allowed {
+            return Err(ScimError::internal(format!(
+                "the adapter tried to reach {host:?}, which is not in the tenant's allowed hosts"
+            )));
+        }
+        Ok(url)
+    }
+
+    async fn attempt(
+        &self,
+        request: &UpstreamRequest,
+        url: &url::Url,
+        host: &str,
+        timeout: Duration,
+    ) -> Result<Attempt, ScimError> {
+        let mut builder = self
+            .http
+            .request(request.method.clone(), url.clone())
+            .timeout(timeout);
+        if !request.query.is_empty() {
+            builder = builder.query(&request.query);
+        }
+        for (name, value) in &request.headers {
+            builder = builder.header(name, value);
+        }
+        builder = match &self.auth {
+            Some(Credentials::OAuth(oauth)) => {
+                builder.bearer_auth(oauth.token(&self.http, timeout).await?)
+            }
+            Some(Credentials::Header { name, value }) => {
+                builder.header(name.clone(), value.clone())
+            }
+            None => builder,
+        };
+        builder = match &request.body {
+            Some(Body::Json {
+                value,
+                content_type: None,
+            }) => builder.json(value),
+            Some(Body::Json {
+                value,
+                content_type: Some(ct),
+            }) => builder
+                .header(reqwest::header::CONTENT_TYPE, ct)
+                .body(value.to_string()),
+            Some(Body::Text { text, content_type }) => builder
+                .header(reqwest::header::CONTENT_TYPE, content_type)
+                .body(text.clone()),
+            None => builder,
+        };
+
+        let started = Instant::now();
+        let result = async {
+            let response = builder.send().await?;
+            let status = response.status().as_u16();
+            let headers = response
+                .headers()
+                .iter()
+                .filter_map(|(k, v)| Some((k.as_str().to_string(), v.to_str().ok()?.to_string())))
+                .collect();
+            let body = response.text().await?;
+            Ok::<_, reqwest::Error>((status, headers, body))
+        }
+        .await;
+        let method = request.method.as_str();
+        metrics::UPSTREAM_DURATION
+            .with_label_values(&[&self.tenant, host, method])
+            .observe(started.elapsed().as_secs_f64());
+        let status_label = result
+            .as_ref()
+            .map_or_else(|_| "error".to_string(), |r| r.0.to_string());
+        metrics::UPSTREAM_REQUESTS
+            .with_label_values(&[&self.tenant, host, method, &status_label])
+            .inc();
+
+        Ok(match result {
+            Ok((status, headers, body)) => {
+                let json = serde_json::from_str(&body).ok();
+                Attempt::Answered(UpstreamResponse {
+                    status,
+                    headers,
+                    body,
+                    json,
+                })
+            }
+            Err(error) => {
+                tracing::warn!(tenant = %self.tenant, %host, method, error = %without_url(error), "upstream call failed");
+                Attempt::Failed(format!("{method} to {host} failed"))
+            }
+        })
+    }
+}
+
+/// The outcome handed to the script, or the SCIM error that Entra should see instead.
+fn finish(outcome: Attempt, raw: bool) -> Result<UpstreamResponse, ScimError> {
+    match outcome {
+        Attempt::Failed(what) => Err(ScimError::unavailable(
+            None,
+            format!("the target application is unreachable: {what}"),
+        )),
+        Attempt::Answered(r) if raw => Ok(r),
+        Attempt::Answered(r) if r.status == 429 => Err(ScimError::too_many_requests(
+            retry_after(&r).map_or(1, |d| d.as_secs().max(1)),
+            "the target application is throttling requests",
+        )),
+        Attempt::Answered(r) if r.status >= 500 => Err(ScimError::unavailable(
+            retry_after(&r).map(|d| d.as_secs()),
+            format!("the target application failed with HTTP {}", r.status),
+        )),
+        Attempt::Answered(r) => Ok(r),
+    }
+}
+
+fn remaining(deadline: Instant) -> Result<Duration, ScimError> {
+    let left = deadline.saturating_duration_since(Instant::now());
+    if left.is_zero() {
+        return Err(ScimError::new(
+            504,
+            None,
+            "the request deadline passed before the target answered",
+        ));
+    }
+    Ok(left)
+}
+
+/// `Retry-After` in seconds (the HTTP-date form is rare from APIs and is ignored).
+fn retry_after(response: &UpstreamResponse) -> Option<Duration> {
+    response
+        .headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("retry-after"))
+        .and_then(|(_, v)| v.trim().parse::<u64>().ok())
+        .map(Duration::from_secs)
+}
+
+fn host_port(url: &url::Url) -> Option<String> {
+    let host = url.host_str()?.to_ascii_lowercase();
+    Some(match url.port_or_known_default() {
+        Some(port) => format!("{host}:{port}"),
+        None => host,
+    })
+}
+
+/// The HTTP client shared by every tenant: one connection pool, rustls with the same
+/// crypto provider (ring) as pingora.
+pub fn shared_http_client() -> anyhow::Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .user_agent(concat!("scimitar/", env!("CARGO_PKG_VERSION")))
+        .pool_idle_timeout(Duration::from_secs(60))
+        .build()
+        .context("cannot build the HTTP client")
+}

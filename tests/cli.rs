@@ -1,0 +1,142 @@
+//! The command line: check, token, demo.
+
+mod support;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use support::*;
+
+fn scimitar() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_scimitar"))
+}
+
+/// `scimitar check` on a config file; its success and its stderr.
+fn check(config: &std::path::Path, env: &[(&str, &str)], unset: &[&str]) -> (bool, String) {
+    let mut command = scimitar();
+    command.args(["check", "--config"]).arg(config);
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    for name in unset {
+        command.env_remove(name);
+    }
+    let out = command.output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn check_accepts_the_example_config() {
+    let example = repo_path("adapters/meta-networks.toml");
+    let (ok, stderr) = check(
+        &example,
+        &[("META_CLIENT_ID", "id"), ("META_CLIENT_SECRET", "s")],
+        &[],
+    );
+    assert!(ok, "{stderr}");
+}
+
+#[test]
+fn check_names_the_file_and_line_of_a_script_error() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("broken.rhai"),
+        "fn get_user(id) {\n  let x = ;\n}\n",
+    )
+    .unwrap();
+    let (_, hash) = new_token();
+    let config = dir.path().join("c.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[[tenants]]\nname = \"t\"\ntarget = \"t\"\nmode = \"translate\"\nroute = \"/t\"\n\
+             script = \"broken.rhai\"\nauth = {{ token_hashes = [\"{hash}\"] }}\n\
+             [tenants.upstream]\nbase_url = \"http://127.0.0.1:1\"\n"
+        ),
+    )
+    .unwrap();
+    let (ok, stderr) = check(&config, &[], &[]);
+    assert!(!ok);
+    assert!(stderr.contains("broken.rhai:2:"), "{stderr}");
+}
+
+#[test]
+fn check_names_the_line_of_a_toml_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("c.toml");
+    std::fs::write(&config, "[server]\nlisten = \"x\"\nthreads = \"two\"\n").unwrap();
+    let (ok, stderr) = check(&config, &[], &[]);
+    assert!(!ok);
+    assert!(
+        stderr.contains("c.toml") && stderr.contains("line 3"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn check_names_a_missing_secret() {
+    let example = repo_path("adapters/meta-networks.toml");
+    let (ok, stderr) = check(
+        &example,
+        &[("META_CLIENT_ID", "id")],
+        &["META_CLIENT_SECRET"],
+    );
+    assert!(!ok);
+    assert!(stderr.contains("META_CLIENT_SECRET"), "{stderr}");
+}
+
+#[test]
+fn token_prints_a_token_and_its_hash() {
+    let (token, hash) = new_token();
+    assert!(token.len() >= 40);
+    assert!(hash.starts_with("sha256:") && hash.len() == 7 + 64);
+}
+
+/// The README's quick start: `scimitar demo` prints one JSON line per tenant, and the
+/// printed URL and token work for an Entra Test Connection against the bundled testbed.
+#[tokio::test]
+async fn demo_prints_working_tenants() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = scimitar()
+        .args(["demo", "--port", "0", "--admin-port", "0", "--data-dir"])
+        .arg(dir.path())
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let line = tokio::task::spawn_blocking(move || {
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).unwrap();
+        line
+    })
+    .await
+    .unwrap();
+    let tenant: serde_json::Value = serde_json::from_str(&line).expect("a JSON line per tenant");
+    assert_eq!(tenant["target"], "meta-networks");
+    assert_eq!(tenant["mode"], "translate");
+    assert!(tenant["testbed_credentials"]["client_secret"].is_string());
+    let scim_url = tenant["scim_url"].as_str().unwrap();
+    let token = tenant["token"].as_str().unwrap();
+
+    let client = reqwest::Client::new();
+    let url = format!("{scim_url}/Users?filter=userName+eq+%22probe%22");
+    let started = std::time::Instant::now();
+    let response = loop {
+        match client.get(&url).bearer_auth(token).send().await {
+            Ok(r) => break r,
+            Err(_) if started.elapsed().as_secs() < 30 => {
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await
+            }
+            Err(e) => panic!("demo gateway never answered: {e}"),
+        }
+    };
+    let (status, body) = read(response).await;
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["totalResults"], 0);
+}

@@ -1,0 +1,309 @@
+//! Test harness: real testbeds in-process, the real `scimitar` binary as a child process,
+//! a real HTTP client in between. Everything on loopback, every token generated per run.
+#![allow(dead_code)] // each test file uses a different part of the harness
+
+use reqwest::{Client, Method, Response, StatusCode};
+use scimitar_testbeds::{meta_networks, Testbed};
+use serde_json::{json, Value};
+use std::net::{SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub const SCIM_JSON: &str = "application/scim+json";
+
+/// A running gateway process and what a test needs to talk to it.
+pub struct Gateway {
+    child: Child,
+    pub url: String,
+    pub admin_url: String,
+    pub dir: tempfile::TempDir,
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One tenant of a test config.
+pub struct TenantSpec {
+    pub name: String,
+    pub route: String,
+    pub script: PathBuf,
+    pub token: String,
+    pub upstream_toml: String,
+    pub settings_toml: String,
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+pub fn repo_path(relative: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(relative)
+}
+
+pub fn new_token() -> (String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_scimitar"))
+        .arg("token")
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let field = |name: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name))
+            .map(|v| v.trim().to_string())
+            .unwrap()
+    };
+    (field("token:"), field("hash:"))
+}
+
+/// Writes a config for `tenants` and starts `scimitar serve` on free ports.
+pub async fn start_gateway(tenants: &[TenantSpec], extra_toml: &str) -> Gateway {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let admin_port = free_port();
+    let mut toml = format!(
+        "[server]\nlisten = \"127.0.0.1:{port}\"\nadmin_listen = \"127.0.0.1:{admin_port}\"\nthreads = 2\n\n\
+         [store]\nurl = \"sqlite://state.db\"\n\n{extra_toml}\n"
+    );
+    for t in tenants {
+        let hash = hash_of(&t.token);
+        toml.push_str(&format!(
+            "[[tenants]]\nname = \"{}\"\ntarget = \"{}\"\nmode = \"translate\"\nroute = \"{}\"\nscript = \"{}\"\n\
+             auth = {{ token_hashes = [\"{hash}\"] }}\n\n[tenants.upstream]\n{}\n[tenants.settings]\n{}\n\n",
+            t.name,
+            t.name,
+            t.route,
+            t.script.display(),
+            t.upstream_toml,
+            t.settings_toml
+        ));
+    }
+    let config = dir.path().join("scimitar.toml");
+    std::fs::write(&config, toml).unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_scimitar"))
+        .args(["serve", "--config"])
+        .arg(&config)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let gateway = Gateway {
+        child,
+        url: format!("http://127.0.0.1:{port}"),
+        admin_url: format!("http://127.0.0.1:{admin_port}"),
+        dir,
+    };
+    wait_until_up(&format!("{}/healthz", gateway.admin_url)).await;
+    gateway
+}
+
+fn hash_of(token: &str) -> String {
+    use sha2::Digest;
+    format!(
+        "sha256:{}",
+        hex::encode(sha2::Sha256::digest(token.as_bytes()))
+    )
+}
+
+pub async fn wait_until_up(url: &str) {
+    let client = Client::new();
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(30) {
+        if client
+            .get(url)
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("{url} did not come up within 30 s");
+}
+
+/// A Meta Networks testbed and a gateway with one Meta Networks tenant in front of it.
+pub struct MetaSetup {
+    pub testbed: Testbed,
+    pub gateway: Gateway,
+    pub idp_id: String,
+    /// The tenant's SCIM base URL, as Entra's Tenant URL.
+    pub scim: String,
+    pub token: String,
+    pub client: Client,
+}
+
+pub async fn meta_setup() -> MetaSetup {
+    meta_setup_with("").await
+}
+
+pub async fn meta_setup_with(extra_toml: &str) -> MetaSetup {
+    let options = meta_networks::Options::default();
+    let idp_id = options.idp_ids[0].clone();
+    let client_id = options.client_id.clone();
+    let client_secret = options.client_secret.clone();
+    let testbed = meta_networks::start(SocketAddr::from(([127, 0, 0, 1], 0)), options)
+        .await
+        .unwrap();
+    let (token, _) = new_token();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("id"), &client_id).unwrap();
+    std::fs::write(dir.path().join("secret"), &client_secret).unwrap();
+    let spec = TenantSpec {
+        name: "meta".into(),
+        route: "/v1/scim/{idp_id}".into(),
+        script: repo_path("adapters/meta-networks.rhai"),
+        token: token.clone(),
+        upstream_toml: format!(
+            "base_url = \"{}\"\ntimeout_secs = 3\n[tenants.upstream.auth]\nkind = \"oauth2_client_credentials\"\n\
+             token_url = \"/v1/oauth/token\"\nencoding = \"json\"\nclient_id = {{ file = \"{}\" }}\nclient_secret = {{ file = \"{}\" }}\n",
+            testbed.url,
+            dir.path().join("id").display(),
+            dir.path().join("secret").display()
+        ),
+        settings_toml: format!("default_region = \"US\"\nidp_ids = [\"{idp_id}\"]\n"),
+    };
+    let gateway = start_gateway(&[spec], extra_toml).await;
+    // The secret files are read at start; the folder can go.
+    drop(dir);
+    let scim = format!("{}/v1/scim/{idp_id}", gateway.url);
+    MetaSetup {
+        testbed,
+        gateway,
+        idp_id,
+        scim,
+        token,
+        client: Client::new(),
+    }
+}
+
+impl MetaSetup {
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut request = self
+            .client
+            .request(method, format!("{}{path}", self.scim))
+            .bearer_auth(&self.token);
+        if let Some(body) = body {
+            request = request
+                .header("content-type", SCIM_JSON)
+                .body(body.to_string());
+        }
+        read(request.send().await.unwrap()).await
+    }
+
+    pub async fn get(&self, path: &str) -> (StatusCode, Value) {
+        self.send(Method::GET, path, None).await
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        self.send(Method::POST, path, Some(body)).await
+    }
+
+    pub async fn patch(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        self.send(Method::PATCH, path, Some(body)).await
+    }
+
+    pub async fn delete(&self, path: &str) -> (StatusCode, Value) {
+        self.send(Method::DELETE, path, None).await
+    }
+
+    /// The testbed's whole native state.
+    pub async fn state(&self) -> Value {
+        self.client
+            .get(format!("{}/_testbed/state", self.testbed.url))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    pub async fn native_user(&self, email: &str) -> Option<Value> {
+        let state = self.state().await;
+        state["users"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|u| u["email"] == email)
+            .cloned()
+    }
+
+    pub async fn native_group(&self, name: &str) -> Option<Value> {
+        let state = self.state().await;
+        state["groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|g| g["name"] == name)
+            .cloned()
+    }
+
+    pub async fn inject_fault(&self, fault: Value) {
+        let status = self
+            .client
+            .post(format!("{}/_testbed/faults", self.testbed.url))
+            .json(&fault)
+            .send()
+            .await
+            .unwrap()
+            .status();
+        assert!(status.is_success(), "fault injection failed: {status}");
+    }
+}
+
+pub async fn read(response: Response) -> (StatusCode, Value) {
+    let status = response.status();
+    let text = response.text().await.unwrap();
+    let body = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or(json!({ "raw": text }))
+    };
+    (status, body)
+}
+
+/// Asserts a SCIM error body with the given status (and scimType when given).
+pub fn assert_scim_error(status: StatusCode, body: &Value, expected: u16, scim_type: Option<&str>) {
+    assert_eq!(status.as_u16(), expected, "unexpected status, body: {body}");
+    assert_eq!(
+        body["schemas"][0], "urn:ietf:params:scim:api:messages:2.0:Error",
+        "body: {body}"
+    );
+    assert_eq!(body["status"], expected.to_string(), "body: {body}");
+    if let Some(t) = scim_type {
+        assert_eq!(body["scimType"], t, "body: {body}");
+    }
+}
+
+/// An Entra-shaped user, as sent on create.
+pub fn entra_user(user_name: &str, given: &str, family: &str, phone: Option<&str>) -> Value {
+    let mut user = json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User", "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"],
+        "externalId": user_name.split('@').next().unwrap(),
+        "userName": user_name,
+        "active": true,
+        "displayName": format!("{given} {family}"),
+        "meta": { "resourceType": "User" },
+        "name": { "formatted": format!("{given} {family}"), "familyName": family, "givenName": given },
+        "roles": []
+    });
+    if let Some(phone) = phone {
+        user["phoneNumbers"] = json!([{ "type": "work", "value": phone }]);
+    }
+    user
+}
