@@ -12,6 +12,7 @@ use crate::auth::bearer_token;
 use crate::gateway::{Gateway, Invocation};
 use crate::metrics;
 use crate::scim_api::{self, Endpoint, Operation, ScimRequest, ScimResponse};
+use crate::tenant::Routing;
 use async_trait::async_trait;
 use pingora::prelude::*;
 use pingora::proxy::{ProxyHttp, Session};
@@ -113,22 +114,22 @@ impl ScimFront {
                 .map(str::to_string)
         });
 
-        let (tenant, route) = self
-            .gateway
-            .tenants
-            .find(host.as_deref(), &path)
-            .ok_or_else(|| ScimError::not_found("no tenant is configured at this path"))?;
-
         let token = header
             .headers
             .get(http::header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .and_then(bearer_token);
-        if !token.is_some_and(|t| tenant.accepts_token(t)) {
-            return Err(ScimError::unauthorized(
-                "a valid bearer token for this tenant is required",
-            ));
-        }
+        let (tenant, route) = match self.gateway.tenants.route(host.as_deref(), &path, token) {
+            Routing::Tenant(tenant, route) => (tenant, route),
+            Routing::Unauthorized => {
+                return Err(ScimError::unauthorized(
+                    "a valid bearer token for this tenant is required",
+                ))
+            }
+            Routing::NoTenant => {
+                return Err(ScimError::not_found("no tenant is configured at this path"))
+            }
+        };
         ctx.tenant = Some(tenant.name.clone());
         let endpoint = Endpoint::parse(&route.rest);
         ctx.operation = Operation::of(&method, endpoint.as_ref());

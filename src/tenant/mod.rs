@@ -86,6 +86,14 @@ impl Tenant {
     }
 }
 
+/// Where a request goes.
+pub enum Routing {
+    Tenant(Arc<Tenant>, RouteMatch),
+    /// A tenant serves this path, but the token is none of theirs.
+    Unauthorized,
+    NoTenant,
+}
+
 /// Every tenant, ordered most specific route first.
 pub struct Tenants {
     tenants: Vec<Arc<Tenant>>,
@@ -112,12 +120,25 @@ impl Tenants {
         Ok(Self { tenants })
     }
 
-    /// The tenant whose route (and host, when bound) matches the request.
-    pub fn find(&self, host: Option<&str>, path: &str) -> Option<(Arc<Tenant>, RouteMatch)> {
-        self.tenants
-            .iter()
-            .filter(|t| t.serves_host(host))
-            .find_map(|t| t.route.matches(path).map(|m| (t.clone(), m)))
+    /// The tenant a request is for: among the tenants whose route (and host, when bound)
+    /// matches, the one that accepts the bearer token. Several tenants may share one URL
+    /// (one SCIM endpoint for several organisations, the token telling them apart).
+    pub fn route(&self, host: Option<&str>, path: &str, token: Option<&str>) -> Routing {
+        let mut route_matched = false;
+        for tenant in self.tenants.iter().filter(|t| t.serves_host(host)) {
+            let Some(found) = tenant.route.matches(path) else {
+                continue;
+            };
+            route_matched = true;
+            if token.is_some_and(|t| tenant.accepts_token(t)) {
+                return Routing::Tenant(tenant.clone(), found);
+            }
+        }
+        if route_matched {
+            Routing::Unauthorized
+        } else {
+            Routing::NoTenant
+        }
     }
 
     pub fn iter(&self) -> impl Iterator<Item = &Arc<Tenant>> {

@@ -45,6 +45,9 @@ pub struct UpstreamRequest {
     pub body: Option<Body>,
     /// Hand 429 and 5xx answers to the script instead of turning them into SCIM errors.
     pub raw: bool,
+    /// The script vouches that repeating this request is harmless (e.g. an RPC-style read
+    /// sent as POST), so 5xx and connection errors may be retried like a GET.
+    pub retry_safe: bool,
 }
 
 pub enum Body {
@@ -137,12 +140,13 @@ impl UpstreamClient {
     ) -> Result<UpstreamResponse, ScimError> {
         let url = self.resolve(&request.url)?;
         let host = host_port(&url).unwrap_or_default();
-        let idempotent = matches!(
-            request.method,
-            Method::GET | Method::HEAD | Method::PUT | Method::DELETE | Method::OPTIONS
-        );
+        let repeatable = request.retry_safe
+            || matches!(
+                request.method,
+                Method::GET | Method::HEAD | Method::PUT | Method::DELETE | Method::OPTIONS
+            );
         let mut backoff = FIRST_BACKOFF;
-        let mut retries_left = if idempotent { self.retries } else { 0 };
+        let mut retries_left = self.retries;
         let mut refreshed_token = false;
         loop {
             let timeout = self.timeout.min(remaining(deadline)?);
@@ -158,10 +162,11 @@ impl UpstreamClient {
                     }
                     continue;
                 }
+                // A 429 means the target did not process the request: any method may repeat.
                 Attempt::Answered(r) if r.status == 429 => retry_after(r).unwrap_or(backoff),
-                Attempt::Answered(r) if r.status >= 500 => backoff,
-                Attempt::Answered(_) => break finish(outcome, request.raw),
-                Attempt::Failed(_) => backoff,
+                Attempt::Answered(r) if r.status >= 500 && repeatable => backoff,
+                Attempt::Failed(_) if repeatable => backoff,
+                _ => break finish(outcome, request.raw),
             };
             if retries_left == 0 || Instant::now() + wait >= deadline {
                 break finish(outcome, request.raw);

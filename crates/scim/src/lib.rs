@@ -14,6 +14,7 @@ pub mod normalize;
 pub mod patch;
 pub mod projection;
 pub mod schema;
+pub mod select;
 pub mod urn;
 
 pub use error::ScimError;
@@ -25,6 +26,7 @@ pub use patch::{
 };
 pub use projection::project;
 pub use schema::{schema_json, ResourceKind};
+pub use select::values_at;
 pub use urn::{
     ENTERPRISE_USER, ERROR, GROUP, LIST_RESPONSE, PATCH_OP, RESOURCE_TYPE, SCHEMA, SEARCH_REQUEST,
     SERVICE_PROVIDER_CONFIG, USER,

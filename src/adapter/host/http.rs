@@ -2,7 +2,9 @@
 //! `http_delete(path)`: calls to the target application; `url_encode(text)` for path segments.
 //!
 //! A request is a map: `#{ method: "PATCH", path: "/v1/users/1", query: #{..},
-//! headers: #{..}, json: #{..} /* or */ body: "text", content_type: "..", raw: false }`.
+//! headers: #{..}, json: #{..} /* or */ body: "text", content_type: "..", raw: false,
+//! retry: false }`. `retry: true` marks a non-idempotent method (an RPC read sent as POST)
+//! as safe to repeat after a 5xx or a connection error; 429s are retried for every method.
 //! The answer is `#{ status, headers, body, json }` (`json` is `()` when the body is not
 //! JSON). Unless `raw` is true, 429, 5xx and unreachable targets never come back: they
 //! throw the SCIM error (429/503 with `Retry-After`) that makes Entra retry.
@@ -53,6 +55,7 @@ fn simple(method: Method, path: &str, json: Option<serde_json::Value>) -> Upstre
             content_type: None,
         }),
         raw: false,
+        retry_safe: false,
     }
 }
 
@@ -96,10 +99,12 @@ fn parse_request(mut map: Map) -> HostResult<UpstreamRequest> {
         }),
         _ => None,
     };
-    let raw = map
-        .remove("raw")
-        .and_then(|r| r.as_bool().ok())
-        .unwrap_or(false);
+    let mut flag = |key: &str| {
+        map.remove(key)
+            .and_then(|v| v.as_bool().ok())
+            .unwrap_or(false)
+    };
+    let (raw, retry_safe) = (flag("raw"), flag("retry"));
     if let Some(key) = map.keys().next() {
         return Err(format!("http: unknown request field `{key}`").into());
     }
@@ -110,6 +115,7 @@ fn parse_request(mut map: Map) -> HostResult<UpstreamRequest> {
         headers,
         body,
         raw,
+        retry_safe,
     })
 }
 

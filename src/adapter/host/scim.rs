@@ -1,12 +1,13 @@
-//! SCIM helpers: `scim_error(...)`, the tenant's `setting(name)` / `settings()`,
-//! `route_param(name)`, and the `Patch` object that `patch_user`/`patch_group` receive.
+//! SCIM helpers: `scim_error(...)`, `scim_get(resource, path)` / `scim_values(resource, path)`,
+//! the tenant's `setting(name)` / `settings()`, `route_param(name)`, and the `Patch` object
+//! that `patch_user`/`patch_group` receive.
 
 use super::HostResult;
 use crate::adapter::context;
 use crate::adapter::convert::{scim_error_to_throw, to_dynamic, to_json};
 use rhai::{Array, Dynamic, Engine, INT};
 use scimitar_scim::patch::{apply_patch, PatchOp};
-use scimitar_scim::ScimError;
+use scimitar_scim::{values_at, ScimError};
 use std::sync::Arc;
 
 /// A SCIM PATCH request, already normalised from Entra's dialect. Scripts read
@@ -30,6 +31,22 @@ pub fn register(engine: &mut Engine) {
             Err(scim_error_to_throw(ScimError::new(
                 status, scim_type, detail,
             )))
+        },
+    );
+    // The first value a SCIM path reaches (`()` when none): `scim_get(user,
+    // "phoneNumbers[type eq \"work\"].value")`, exactly as Entra's attribute tables name it.
+    engine.register_fn(
+        "scim_get",
+        |resource: Dynamic, path: &str| -> HostResult<Dynamic> {
+            let values = values_at(&to_json(&resource)?, path).map_err(scim_error_to_throw)?;
+            Ok(values.first().map_or(Dynamic::UNIT, to_dynamic))
+        },
+    );
+    engine.register_fn(
+        "scim_values",
+        |resource: Dynamic, path: &str| -> HostResult<Array> {
+            let values = values_at(&to_json(&resource)?, path).map_err(scim_error_to_throw)?;
+            Ok(values.iter().map(to_dynamic).collect())
         },
     );
     engine.register_fn("setting", |name: &str| -> HostResult<Dynamic> {

@@ -31,7 +31,7 @@
 //! (see [`Filter`] for why).
 
 mod ast;
-mod eval;
+pub(crate) mod eval;
 mod json;
 mod parse;
 
