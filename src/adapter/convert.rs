@@ -55,8 +55,9 @@ pub fn script_failure_to_scim(function: &str, error: &EvalAltResult) -> ScimErro
 }
 
 fn thrown_value_to_scim(function: &str, value: &Dynamic) -> ScimError {
+    // A thrown non-map is a script bug: its text stays in the gateway's log, not the answer.
     let Some(map) = value.read_lock::<rhai::Map>() else {
-        return ScimError::internal(format!("the adapter failed in {function}: {value}"));
+        return ScimError::internal(format!("the adapter failed in {function}"));
     };
     let status = map
         .get("status")
