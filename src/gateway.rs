@@ -57,7 +57,26 @@ impl Invocation<'_> {
         function: &str,
         args: Vec<Dynamic>,
     ) -> Result<serde_json::Value, ScimError> {
-        let ctx = CallContext {
+        let adapter = self.tenant.adapter.clone();
+        self.gateway
+            .scripts
+            .call(adapter, self.context(), function, args)
+            .await
+    }
+
+    /// The same, on this thread (for pingora's synchronous body filters).
+    pub fn call_here(
+        &self,
+        function: &str,
+        args: Vec<Dynamic>,
+    ) -> Result<serde_json::Value, ScimError> {
+        self.gateway
+            .scripts
+            .call_here(&self.tenant.adapter, self.context(), function, args)
+    }
+
+    fn context(&self) -> CallContext {
+        CallContext {
             tenant: self.tenant.name.clone(),
             upstream: self.tenant.upstream.clone(),
             store: self.gateway.store.clone(),
@@ -66,10 +85,6 @@ impl Invocation<'_> {
             default_region: self.tenant.default_region,
             deadline: self.deadline,
             io: self.gateway.scripts.io(),
-        };
-        self.gateway
-            .scripts
-            .call(self.tenant.adapter.clone(), ctx, function, args)
-            .await
+        }
     }
 }

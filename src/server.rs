@@ -4,9 +4,11 @@ use crate::admin::AdminApp;
 use crate::config::Config;
 use crate::front::ScimFront;
 use crate::gateway::Gateway;
+use crate::proxy::HealthChecks;
 use pingora::apps::http_app::HttpServer;
 use pingora::server::configuration::ServerConf;
 use pingora::server::Server;
+use pingora::services::background::background_service;
 use pingora::services::listening::Service;
 
 /// Builds the gateway from `config` and serves until the process is told to stop.
@@ -44,6 +46,11 @@ pub fn serve(config: &Config) -> anyhow::Result<()> {
     );
     front.add_tcp(&config.server.listen);
     server.add_service(front);
+
+    if gateway.tenants.iter().any(|t| t.proxy.is_some()) {
+        let health = HealthChecks::new(gateway.clone());
+        server.add_service(background_service("upstream health checks", health));
+    }
 
     let mut admin = Service::new(
         "admin".to_string(),

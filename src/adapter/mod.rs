@@ -38,6 +38,15 @@ impl Adapter {
         Self::compile_source(engine, path, &source)
     }
 
+    /// A script that defines nothing: a proxy tenant without hooks.
+    pub fn empty(engine: &Engine) -> Self {
+        Self {
+            path: PathBuf::new(),
+            ast: engine.compile("").unwrap_or_default(),
+            functions: HashSet::new(),
+        }
+    }
+
     pub fn compile_source(engine: &Engine, path: &Path, source: &str) -> anyhow::Result<Self> {
         let ast = engine.compile(source).map_err(|e| {
             let pos = e.position();
@@ -100,7 +109,8 @@ impl ScriptHost {
         self.runtime.handle().clone()
     }
 
-    /// Runs `function(args...)` of `adapter` and returns its result as JSON.
+    /// Runs `function(args...)` of `adapter` on the script runtime's blocking pool and
+    /// returns its result as JSON.
     pub async fn call(
         &self,
         adapter: Arc<Adapter>,
@@ -109,52 +119,68 @@ impl ScriptHost {
         args: Vec<Dynamic>,
     ) -> Result<serde_json::Value, ScimError> {
         let engine = self.engine.clone();
-        let tenant = ctx.tenant.clone();
         let name = function.to_string();
-        let started = Instant::now();
-        let task = self.runtime.spawn_blocking(move || {
-            let _guard = context::enter(Arc::new(ctx));
-            let options = CallFnOptions::new().eval_ast(false);
-            engine
-                .call_fn_with_options::<Dynamic>(
-                    options,
-                    &mut Scope::new(),
-                    &adapter.ast,
-                    &name,
-                    args,
-                )
-                .map_err(|e| {
-                    (
-                        convert::script_failure_to_scim(&name, &e),
-                        is_script_fault(&e),
-                        e,
-                    )
-                })
-                .and_then(|value| {
-                    convert::to_json(&value).map_err(|e| {
-                        let err = ScimError::internal(format!(
-                            "{name} returned a value that is not JSON"
-                        ));
-                        (err, true, e)
-                    })
-                })
-        });
-        let result = task
-            .await
-            .map_err(|_| ScimError::internal("the adapter call was cancelled"))?;
-        crate::metrics::SCRIPT_DURATION
-            .with_label_values(&[&tenant, function])
-            .observe(started.elapsed().as_secs_f64());
-        result.map_err(|(scim, script_fault, raw)| {
-            if script_fault {
-                crate::metrics::SCRIPT_ERRORS.with_label_values(&[&tenant, function]).inc();
-                tracing::error!(%tenant, function, error = %raw, "adapter script failed");
-            } else {
-                tracing::info!(%tenant, function, status = scim.status, detail = %scim.detail, "adapter answered an error");
-            }
-            scim
-        })
+        let task = self
+            .runtime
+            .spawn_blocking(move || run(&engine, &adapter, ctx, &name, args));
+        task.await
+            .map_err(|_| ScimError::internal("the adapter call was cancelled"))?
     }
+
+    /// Runs a function on the calling thread, for the few pingora phases that are not async
+    /// (response body filters). `block_in_place` hands this worker's other tasks to the
+    /// runtime's other workers while the script runs.
+    pub fn call_here(
+        &self,
+        adapter: &Adapter,
+        ctx: CallContext,
+        function: &str,
+        args: Vec<Dynamic>,
+    ) -> Result<serde_json::Value, ScimError> {
+        tokio::task::block_in_place(|| run(&self.engine, adapter, ctx, function, args))
+    }
+}
+
+/// One script call on this thread, with its context, metrics and logging.
+fn run(
+    engine: &Engine,
+    adapter: &Adapter,
+    ctx: CallContext,
+    function: &str,
+    args: Vec<Dynamic>,
+) -> Result<serde_json::Value, ScimError> {
+    let tenant = ctx.tenant.clone();
+    let started = Instant::now();
+    let _guard = context::enter(Arc::new(ctx));
+    let options = CallFnOptions::new().eval_ast(false);
+    let result = engine
+        .call_fn_with_options::<Dynamic>(options, &mut Scope::new(), &adapter.ast, function, args)
+        .map_err(|e| {
+            (
+                convert::script_failure_to_scim(function, &e),
+                is_script_fault(&e),
+                e,
+            )
+        })
+        .and_then(|value| {
+            convert::to_json(&value).map_err(|e| {
+                let err =
+                    ScimError::internal(format!("{function} returned a value that is not JSON"));
+                (err, true, e)
+            })
+        });
+    crate::metrics::SCRIPT_DURATION
+        .with_label_values(&[&tenant, function])
+        .observe(started.elapsed().as_secs_f64());
+    result.map_err(|(scim, script_fault, raw)| {
+        if script_fault {
+            crate::metrics::SCRIPT_ERRORS.with_label_values(&[&tenant, function]).inc();
+            tracing::error!(%tenant, function, error = %raw, "adapter script failed");
+        } else {
+            tracing::info!(%tenant, function, status = scim.status, detail = %scim.detail, "adapter answered an error");
+        }
+        scim
+    })
 }
 
 /// A failure that is the script's fault (a bug, a sandbox limit) rather than a SCIM error it

@@ -102,12 +102,15 @@ impl Default for Limits {
 pub enum Mode {
     /// The tenant's script implements SCIM operations against the target's native API.
     Translate,
+    /// The target speaks SCIM: pingora proxies to it, the script's hooks rewrite on the way.
+    Proxy,
 }
 
 impl Mode {
     pub fn as_str(self) -> &'static str {
         match self {
             Mode::Translate => "translate",
+            Mode::Proxy => "proxy",
         }
     }
 }
@@ -125,8 +128,10 @@ pub struct TenantConfig {
     /// Optional `Host` the route is bound to (without port).
     #[serde(default)]
     pub host: Option<String>,
-    /// Adapter script, relative to the config file.
-    pub script: PathBuf,
+    /// Adapter script, relative to the config file. Required in translate mode; in proxy
+    /// mode it holds the optional hooks (none: a pure pass-through).
+    #[serde(default)]
+    pub script: Option<PathBuf>,
     pub auth: TenantAuth,
     pub upstream: UpstreamConfig,
     /// Free-form table handed to the script (`setting("name")`).
@@ -144,8 +149,17 @@ pub struct TenantAuth {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UpstreamConfig {
-    /// Base URL that relative paths in scripts are joined to.
-    pub base_url: String,
+    /// Base URL that relative paths in scripts are joined to (translate mode), or the
+    /// target's SCIM base URL (proxy mode).
+    #[serde(default)]
+    pub base_url: Option<String>,
+    /// Proxy mode: several addresses of the same SCIM service (same scheme and path),
+    /// health-checked, with failover. Instead of `base_url`.
+    #[serde(default)]
+    pub base_urls: Vec<String>,
+    /// Proxy mode: seconds between health checks of each address.
+    #[serde(default = "default_health_check_secs")]
+    pub health_check_secs: u64,
     /// Hosts scripts may reach besides the base URL's: `host:port`, or `host` for any port.
     #[serde(default)]
     pub allowed_hosts: Vec<String>,
@@ -156,6 +170,10 @@ pub struct UpstreamConfig {
     pub retries: u32,
     #[serde(default)]
     pub auth: Option<UpstreamAuth>,
+}
+
+fn default_health_check_secs() -> u64 {
+    5
 }
 
 fn default_upstream_timeout() -> u64 {
@@ -219,8 +237,8 @@ impl Config {
 
     fn resolve(&mut self, base: &Path) -> anyhow::Result<()> {
         for tenant in &mut self.tenants {
-            if tenant.script.is_relative() {
-                tenant.script = base.join(&tenant.script);
+            if let Some(script) = tenant.script.as_mut().filter(|s| s.is_relative()) {
+                *script = base.join(&*script);
             }
             if let Some(auth) = &mut tenant.upstream.auth {
                 auth.resolve_secrets(base)
@@ -252,8 +270,27 @@ impl Config {
                 crate::auth::TokenHash::parse(hash)
                     .with_context(|| format!("tenant {}: auth.token_hashes", tenant.name))?;
             }
-            url::Url::parse(&tenant.upstream.base_url)
-                .with_context(|| format!("tenant {}: upstream.base_url", tenant.name))?;
+            if tenant.mode == Mode::Translate && tenant.script.is_none() {
+                bail!("tenant {}: translate mode needs a script", tenant.name);
+            }
+            let urls = tenant.upstream.urls();
+            match (tenant.mode, urls.len()) {
+                (_, 0) => bail!(
+                    "tenant {}: upstream needs base_url (or base_urls)",
+                    tenant.name
+                ),
+                (Mode::Translate, n) if n > 1 => {
+                    bail!(
+                        "tenant {}: base_urls (several addresses) is for proxy mode",
+                        tenant.name
+                    )
+                }
+                _ => {}
+            }
+            for url in urls {
+                url::Url::parse(url)
+                    .with_context(|| format!("tenant {}: upstream URL {url:?}", tenant.name))?;
+            }
         }
         if self.limits.request_timeout_secs == 0 || self.limits.request_timeout_secs >= 60 {
             bail!("limits.request_timeout_secs must be between 1 and 59 (Entra gives up at 60 s)");
@@ -264,6 +301,17 @@ impl Config {
     /// The adapter settings of a tenant, as JSON (the form scripts receive them in).
     pub fn settings_json(settings: &toml::Table) -> serde_json::Value {
         serde_json::to_value(settings).unwrap_or(serde_json::Value::Null)
+    }
+}
+
+impl UpstreamConfig {
+    /// Every configured address: `base_url` first, then `base_urls`.
+    pub fn urls(&self) -> Vec<&str> {
+        self.base_url
+            .iter()
+            .chain(&self.base_urls)
+            .map(String::as_str)
+            .collect()
     }
 }
 

@@ -1,24 +1,32 @@
-//! The front door: a pingora HTTP service that routes, authenticates, protects and hands
-//! each SCIM request to the SCIM layer.
+//! The front door: a pingora HTTP service that routes, authenticates and protects every
+//! request, then either answers it through the tenant's adapter (translate mode) or proxies
+//! it to the tenant's SCIM target (proxy mode).
 //!
-//! It is a pingora `ProxyHttp` so that both adapter modes live in one service: translate
-//! tenants are answered entirely in `request_filter`; proxy tenants (a SCIM-speaking
-//! target) will continue to `upstream_peer` and the body filters.
+//! Both modes live in one pingora `ProxyHttp`: translate tenants are answered entirely in
+//! `request_filter`; proxy tenants continue to `upstream_peer`, the upstream filters and the
+//! body filters, where their hooks run.
 
 mod body;
+mod proxy;
 mod respond;
+mod translate;
 
 use crate::auth::bearer_token;
-use crate::gateway::{Gateway, Invocation};
+use crate::config::Mode;
+use crate::gateway::Gateway;
 use crate::metrics;
-use crate::scim_api::{self, Endpoint, Operation, ScimRequest, ScimResponse};
-use crate::tenant::Routing;
+use crate::scim_api::{Endpoint, Operation, ScimResponse};
+use crate::tenant::{RouteMatch, Routing, Tenant};
 use async_trait::async_trait;
+use bytes::Bytes;
+use pingora::http::{RequestHeader, ResponseHeader};
 use pingora::prelude::*;
-use pingora::proxy::{ProxyHttp, Session};
+use pingora::proxy::{FailToProxy, ProxyHttp, Session};
+use pingora::upstreams::peer::Peer;
+use proxy::ProxyState;
 use scimitar_scim::ScimError;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 pub struct ScimFront {
     gateway: Arc<Gateway>,
@@ -30,11 +38,13 @@ impl ScimFront {
     }
 }
 
-/// Per-request state, kept for the `logging` phase.
+/// Per-request state, kept for the later phases and `logging`.
 pub struct RequestCtx {
     started: Instant,
     tenant: Option<String>,
     operation: Operation,
+    /// Present when the request is being proxied.
+    proxy: Option<ProxyState>,
 }
 
 #[async_trait]
@@ -46,15 +56,30 @@ impl ProxyHttp for ScimFront {
             started: Instant::now(),
             tenant: None,
             operation: Operation::UNKNOWN,
+            proxy: None,
         }
     }
 
     async fn request_filter(&self, session: &mut Session, ctx: &mut RequestCtx) -> Result<bool> {
         metrics::IN_FLIGHT.inc();
-        let response = self
-            .answer(session, ctx)
-            .await
-            .unwrap_or_else(ScimResponse::from);
+        let outcome = self.admit(session, ctx).await;
+        let response = match outcome {
+            Ok((tenant, route, _)) if tenant.mode == Mode::Proxy => {
+                match proxy::prepare(&self.gateway, session, ctx.started, tenant, route).await {
+                    Ok(state) => {
+                        ctx.proxy = Some(state);
+                        return Ok(false);
+                    }
+                    Err(error) => ScimResponse::from(error),
+                }
+            }
+            Ok((tenant, route, host)) => {
+                translate::answer(&self.gateway, session, ctx, &tenant, route, host.as_deref())
+                    .await
+                    .unwrap_or_else(ScimResponse::from)
+            }
+            Err(error) => ScimResponse::from(error),
+        };
         respond::write(session, response).await?;
         Ok(true)
     }
@@ -62,10 +87,136 @@ impl ProxyHttp for ScimFront {
     async fn upstream_peer(
         &self,
         _session: &mut Session,
-        _ctx: &mut RequestCtx,
+        ctx: &mut RequestCtx,
     ) -> Result<Box<HttpPeer>> {
-        // Every translate-mode request was answered in `request_filter`.
-        Err(Error::explain(HTTPStatus(502), "no tenant in proxy mode"))
+        let state = ctx
+            .proxy
+            .as_mut()
+            .ok_or_else(|| Error::explain(InternalError, "not a proxied request"))?;
+        let target = state
+            .tenant
+            .proxy
+            .as_ref()
+            .ok_or_else(|| Error::explain(InternalError, "no proxy target"))?;
+        let peer = target
+            .select(&state.tried)
+            .ok_or_else(|| Error::explain(HTTPStatus(503), "no healthy upstream"))?;
+        state.peer = Some(peer.address().to_string());
+        Ok(peer)
+    }
+
+    fn fail_to_connect(
+        &self,
+        _session: &mut Session,
+        peer: &HttpPeer,
+        ctx: &mut RequestCtx,
+        mut e: Box<Error>,
+    ) -> Box<Error> {
+        if let Some(state) = ctx.proxy.as_mut() {
+            state.tried.push(peer.address().clone());
+            let addresses = state.tenant.proxy.as_ref().map_or(0, |t| t.address_count());
+            // Nothing reached the target yet: another address is safe to try.
+            if state.tried.len() < addresses {
+                tracing::warn!(tenant = %state.tenant.name, peer = %peer.address(), "upstream unreachable, failing over");
+                e.set_retry(true);
+            }
+        }
+        e
+    }
+
+    async fn upstream_request_filter(
+        &self,
+        _session: &mut Session,
+        upstream: &mut RequestHeader,
+        ctx: &mut RequestCtx,
+    ) -> Result<()> {
+        match ctx.proxy.as_mut() {
+            Some(state) => proxy::upstream_head(&self.gateway, state, upstream).await,
+            None => Ok(()),
+        }
+    }
+
+    async fn request_body_filter(
+        &self,
+        _session: &mut Session,
+        body: &mut Option<Bytes>,
+        end_of_stream: bool,
+        ctx: &mut RequestCtx,
+    ) -> Result<()> {
+        let started = ctx.started;
+        match ctx.proxy.as_mut() {
+            Some(state) => {
+                proxy::request_body(&self.gateway, state, started, body, end_of_stream).await
+            }
+            None => Ok(()),
+        }
+    }
+
+    async fn upstream_response_filter(
+        &self,
+        _session: &mut Session,
+        upstream: &mut ResponseHeader,
+        ctx: &mut RequestCtx,
+    ) -> Result<()> {
+        if let Some(state) = ctx.proxy.as_mut() {
+            let status = upstream.status.as_u16();
+            state.upstream_status = Some(status);
+            if status == 401 {
+                // The target refused our (cached) token: the next request fetches a new one.
+                let client = state.tenant.upstream.clone();
+                self.gateway
+                    .scripts
+                    .io()
+                    .spawn(async move { client.token_refused().await });
+            }
+        }
+        Ok(())
+    }
+
+    async fn response_filter(
+        &self,
+        _session: &mut Session,
+        response: &mut ResponseHeader,
+        ctx: &mut RequestCtx,
+    ) -> Result<()> {
+        let started = ctx.started;
+        match ctx.proxy.as_mut() {
+            Some(state) => proxy::response_head(&self.gateway, state, started, response).await,
+            None => Ok(()),
+        }
+    }
+
+    fn response_body_filter(
+        &self,
+        _session: &mut Session,
+        body: &mut Option<Bytes>,
+        end_of_stream: bool,
+        ctx: &mut RequestCtx,
+    ) -> Result<Option<Duration>> {
+        let started = ctx.started;
+        if let Some(state) = ctx.proxy.as_mut() {
+            proxy::response_body(&self.gateway, state, started, body, end_of_stream);
+        }
+        Ok(None)
+    }
+
+    async fn fail_to_proxy(
+        &self,
+        session: &mut Session,
+        e: &Error,
+        ctx: &mut RequestCtx,
+    ) -> FailToProxy {
+        let error = proxy::failure_to_scim(ctx.proxy.as_mut(), e);
+        let status = error.status;
+        if session.response_written().is_none() {
+            if let Err(write_error) = respond::write(session, ScimResponse::from(error)).await {
+                tracing::debug!(error = %write_error, "could not send the error response");
+            }
+        }
+        FailToProxy {
+            error_code: status,
+            can_reuse_downstream: false,
+        }
     }
 
     async fn logging(
@@ -85,6 +236,20 @@ impl ProxyHttp for ScimFront {
         metrics::REQUEST_DURATION
             .with_label_values(&[tenant, op.resource, op.name])
             .observe(elapsed.as_secs_f64());
+        if let Some(state) = &ctx.proxy {
+            if let (Some(started), Some(peer)) = (state.upstream_started, &state.peer) {
+                let method = session.req_header().method.as_str().to_string();
+                let upstream_status = state
+                    .upstream_status
+                    .map_or_else(|| "error".to_string(), |s| s.to_string());
+                metrics::UPSTREAM_REQUESTS
+                    .with_label_values(&[tenant, peer, &method, &upstream_status])
+                    .inc();
+                metrics::UPSTREAM_DURATION
+                    .with_label_values(&[tenant, peer, &method])
+                    .observe(started.elapsed().as_secs_f64());
+            }
+        }
         tracing::info!(
             tenant,
             resource = op.resource,
@@ -97,15 +262,14 @@ impl ProxyHttp for ScimFront {
 }
 
 impl ScimFront {
-    async fn answer(
+    /// Route and authenticate: the tenant this request is for, its route match and host.
+    async fn admit(
         &self,
-        session: &mut Session,
+        session: &Session,
         ctx: &mut RequestCtx,
-    ) -> Result<ScimResponse, ScimError> {
+    ) -> Result<(Arc<Tenant>, RouteMatch, Option<String>), ScimError> {
         let header = session.req_header();
         let path = header.uri.path().to_string();
-        let query = header.uri.query().unwrap_or_default().to_string();
-        let method = header.method.clone();
         let host = header.uri.host().map(str::to_string).or_else(|| {
             header
                 .headers
@@ -113,7 +277,6 @@ impl ScimFront {
                 .and_then(|h| h.to_str().ok())
                 .map(str::to_string)
         });
-
         let token = header
             .headers
             .get(http::header::AUTHORIZATION)
@@ -131,32 +294,7 @@ impl ScimFront {
             }
         };
         ctx.tenant = Some(tenant.name.clone());
-        let endpoint = Endpoint::parse(&route.rest);
-        ctx.operation = Operation::of(&method, endpoint.as_ref());
-
-        let body = body::read_limited(session, self.gateway.limits.max_body_bytes).await?;
-        let base_url = format!(
-            "http://{}{}",
-            host.as_deref().unwrap_or("localhost"),
-            route.base
-        );
-        let request = ScimRequest {
-            method,
-            query,
-            body,
-            base_url,
-        };
-        let deadline = ctx.started + self.gateway.request_timeout();
-        let call = Invocation {
-            gateway: &self.gateway,
-            tenant: &tenant,
-            route_params: &route.params,
-            deadline,
-        };
-        tokio::time::timeout_at(deadline.into(), scim_api::handle(call, endpoint, &request))
-            .await
-            .map_err(|_| {
-                ScimError::new(504, None, "the request did not finish before its deadline")
-            })
+        ctx.operation = Operation::of(&header.method, Endpoint::parse(&route.rest).as_ref());
+        Ok((tenant, route, host))
     }
 }

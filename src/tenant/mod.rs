@@ -7,6 +7,7 @@ pub use route::{RouteMatch, RouteTemplate};
 use crate::adapter::Adapter;
 use crate::auth::TokenHash;
 use crate::config::{Config, Mode, TenantConfig};
+use crate::proxy::ProxyTarget;
 use crate::upstream::UpstreamClient;
 use anyhow::Context;
 use std::sync::Arc;
@@ -20,6 +21,8 @@ pub struct Tenant {
     token_hashes: Vec<TokenHash>,
     pub adapter: Arc<Adapter>,
     pub upstream: Arc<UpstreamClient>,
+    /// The target's SCIM endpoint, for proxy-mode tenants.
+    pub proxy: Option<ProxyTarget>,
     /// The adapter settings table, ready to hand to scripts.
     pub settings: rhai::Map,
     pub default_region: Option<phonenumber::country::Id>,
@@ -38,8 +41,15 @@ impl Tenant {
             .iter()
             .map(|h| TokenHash::parse(h))
             .collect::<anyhow::Result<_>>()?;
-        let adapter = Adapter::compile(engine, &config.script)?;
+        let adapter = match &config.script {
+            Some(script) => Adapter::compile(engine, script)?,
+            None => Adapter::empty(engine),
+        };
         let upstream = UpstreamClient::new(&config.name, &config.upstream, http.clone())?;
+        let proxy = match config.mode {
+            Mode::Proxy => Some(ProxyTarget::build(&config.upstream)?),
+            Mode::Translate => None,
+        };
         let settings_json = Config::settings_json(&config.settings);
         let settings = rhai::serde::to_dynamic(&settings_json)
             .ok()
@@ -64,6 +74,7 @@ impl Tenant {
             token_hashes,
             adapter: Arc::new(adapter),
             upstream: Arc::new(upstream),
+            proxy,
             settings,
             default_region,
         })

@@ -83,7 +83,12 @@ impl UpstreamClient {
         config: &UpstreamConfig,
         http: reqwest::Client,
     ) -> anyhow::Result<Self> {
-        let base = url::Url::parse(&config.base_url).context("upstream.base_url")?;
+        let first = config
+            .urls()
+            .first()
+            .copied()
+            .context("upstream.base_url is missing")?;
+        let base = url::Url::parse(first).context("upstream.base_url")?;
         let mut allowed_hosts: HashSet<String> = config
             .allowed_hosts
             .iter()
@@ -174,6 +179,34 @@ impl UpstreamClient {
             retries_left -= 1;
             backoff *= 2;
             tokio::time::sleep(wait).await;
+        }
+    }
+
+    /// The header that carries the gateway's credentials for the target, for proxied
+    /// requests (the client's own `Authorization` never goes upstream).
+    pub async fn credential_header(
+        &self,
+    ) -> Result<Option<(reqwest::header::HeaderName, reqwest::header::HeaderValue)>, ScimError>
+    {
+        match &self.auth {
+            None => Ok(None),
+            Some(Credentials::Header { name, value }) => Ok(Some((name.clone(), value.clone()))),
+            Some(Credentials::OAuth(oauth)) => {
+                let token = oauth.token(&self.http, self.timeout).await?;
+                let mut value = reqwest::header::HeaderValue::from_str(&format!("Bearer {token}"))
+                    .map_err(|_| {
+                        ScimError::new(502, None, "the target issued an unusable token")
+                    })?;
+                value.set_sensitive(true);
+                Ok(Some((reqwest::header::AUTHORIZATION, value)))
+            }
+        }
+    }
+
+    /// Forgets a cached OAuth token the target refused, so the next request fetches a new one.
+    pub async fn token_refused(&self) {
+        if let Some(oauth) = self.oauth() {
+            oauth.invalidate().await;
         }
     }
 

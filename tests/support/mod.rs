@@ -66,26 +66,33 @@ pub fn new_token() -> (String, String) {
 
 /// Writes a config for `tenants` and starts `scimitar serve` on free ports.
 pub async fn start_gateway(tenants: &[TenantSpec], extra_toml: &str) -> Gateway {
-    let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let admin_port = free_port();
-    let mut toml = format!(
-        "[server]\nlisten = \"127.0.0.1:{port}\"\nadmin_listen = \"127.0.0.1:{admin_port}\"\nthreads = 2\n\n\
-         [store]\nurl = \"sqlite://state.db\"\n\n{extra_toml}\n"
-    );
+    let mut toml = String::new();
     for t in tenants {
-        let hash = hash_of(&t.token);
         toml.push_str(&format!(
             "[[tenants]]\nname = \"{}\"\ntarget = \"{}\"\nmode = \"translate\"\nroute = \"{}\"\nscript = \"{}\"\n\
-             auth = {{ token_hashes = [\"{hash}\"] }}\n\n[tenants.upstream]\n{}\n[tenants.settings]\n{}\n\n",
+             auth = {{ token_hashes = [\"{}\"] }}\n\n[tenants.upstream]\n{}\n[tenants.settings]\n{}\n\n",
             t.name,
             t.name,
             t.route,
             t.script.display(),
+            hash_of(&t.token),
             t.upstream_toml,
             t.settings_toml
         ));
     }
+    start_gateway_toml(&toml, extra_toml).await
+}
+
+/// Starts `scimitar serve` on free ports with tenant sections written by the caller
+/// (`extra_toml` may hold `[limits]` and the like).
+pub async fn start_gateway_toml(tenants_toml: &str, extra_toml: &str) -> Gateway {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let admin_port = free_port();
+    let toml = format!(
+        "[server]\nlisten = \"127.0.0.1:{port}\"\nadmin_listen = \"127.0.0.1:{admin_port}\"\nthreads = 2\n\n\
+         [store]\nurl = \"sqlite://state.db\"\n\n{extra_toml}\n{tenants_toml}"
+    );
     let config = dir.path().join("scimitar.toml");
     std::fs::write(&config, toml).unwrap();
     let child = Command::new(env!("CARGO_BIN_EXE_scimitar"))
@@ -106,7 +113,7 @@ pub async fn start_gateway(tenants: &[TenantSpec], extra_toml: &str) -> Gateway 
     gateway
 }
 
-fn hash_of(token: &str) -> String {
+pub fn hash_of(token: &str) -> String {
     use sha2::Digest;
     format!(
         "sha256:{}",
@@ -306,4 +313,77 @@ pub fn entra_user(user_name: &str, given: &str, family: &str, phone: Option<&str
         user["phoneNumbers"] = json!([{ "type": "work", "value": phone }]);
     }
     user
+}
+
+/// A program from the test venv (`scripts/test` installs `tests/python-requirements.txt`
+/// into `.venv`). Missing is a loud failure, never a skip.
+pub fn python_tool(name: &str) -> PathBuf {
+    let bin = std::env::var("SCIMITAR_PYTHON_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| repo_path(".venv/bin"));
+    let path = bin.join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: run scripts/test, which installs the Python test tools",
+        path.display()
+    );
+    path
+}
+
+/// `scim2-server` (an independent SCIM server from PyPI) on a free loopback port.
+pub struct Scim2Server {
+    child: Child,
+    pub url: String,
+    pub port: u16,
+    pub token: String,
+}
+
+impl Drop for Scim2Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub async fn start_scim2_server() -> Scim2Server {
+    let port = free_port();
+    let (token, _) = new_token();
+    let child = Command::new(python_tool("scim2-server"))
+        .args([
+            "--hostname",
+            "127.0.0.1",
+            "--port",
+            &port.to_string(),
+            "--bearer-token",
+            &token,
+            "--reverse-proxy",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let url = format!("http://127.0.0.1:{port}");
+    let client = Client::new();
+    let started = Instant::now();
+    loop {
+        let probe = client
+            .get(format!("{url}/ServiceProviderConfig"))
+            .bearer_auth(&token)
+            .send()
+            .await;
+        if probe.is_ok_and(|r| r.status().is_success()) {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "scim2-server did not start"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Scim2Server {
+        child,
+        url,
+        port,
+        token,
+    }
 }

@@ -1,0 +1,409 @@
+//! Proxy mode, phase by phase: pingora proxies to the tenant's SCIM target while the
+//! tenant's hooks (`crate::proxy::hooks`) rewrite what passes.
+
+use crate::gateway::{Gateway, Invocation};
+use crate::proxy::hooks::{self, ProxiedRequest};
+use crate::tenant::{RouteMatch, Tenant};
+use bytes::{Bytes, BytesMut};
+use pingora::http::{RequestHeader, ResponseHeader};
+use pingora::prelude::*;
+use pingora::protocols::l4::socket::SocketAddr;
+use pingora::proxy::Session;
+use rhai::Dynamic;
+use scimitar_scim::ScimError;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Headers that describe one hop's connection or body framing: pingora sets them itself.
+const HOP_HEADERS: &[&str] = &[
+    "authorization",
+    "connection",
+    "content-length",
+    "host",
+    "keep-alive",
+    "proxy-connection",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+];
+
+/// What a proxied request carries through pingora's phases.
+pub struct ProxyState {
+    pub tenant: Arc<Tenant>,
+    route: RouteMatch,
+    request: ProxiedRequest,
+    /// The tenant's SCIM base as the client sees it (for `Location`).
+    public_base: String,
+    /// Addresses already tried (failover skips them).
+    pub tried: Vec<SocketAddr>,
+    request_body: Option<BytesMut>,
+    response_body: Option<BytesMut>,
+    response_head: serde_json::Value,
+    body_bytes: usize,
+    /// A SCIM error decided in a body phase, written by `fail_to_proxy`.
+    pub local_error: Option<ScimError>,
+    pub upstream_started: Option<Instant>,
+    pub upstream_status: Option<u16>,
+    pub peer: Option<String>,
+}
+
+impl ProxyState {
+    fn invocation<'a>(&'a self, gateway: &'a Gateway, ctx_started: Instant) -> Invocation<'a> {
+        Invocation {
+            gateway,
+            tenant: &self.tenant,
+            route_params: &self.route.params,
+            deadline: ctx_started + gateway.request_timeout(),
+        }
+    }
+
+    fn has_hook(&self, name: &str, arity: usize) -> bool {
+        self.tenant.adapter.defines(name, arity)
+    }
+}
+
+/// Header phase: builds the upstream request and runs `on_request`. An error is answered
+/// locally and the request goes no further.
+pub async fn prepare(
+    gateway: &Gateway,
+    session: &Session,
+    started: Instant,
+    tenant: Arc<Tenant>,
+    route: RouteMatch,
+) -> Result<ProxyState, ScimError> {
+    let header = session.req_header();
+    let declared = header
+        .headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|len| len > gateway.limits.max_body_bytes) {
+        return Err(body_too_large(gateway));
+    }
+    let target = tenant
+        .proxy
+        .as_ref()
+        .ok_or_else(|| ScimError::internal("tenant has no proxy target"))?;
+    let host = header
+        .headers
+        .get(http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("localhost")
+        .to_string();
+    // The standard proxy headers, so that a target can build its own URLs for the client.
+    let mut forwarded = vec![
+        ("x-forwarded-host".to_string(), host.clone()),
+        ("x-forwarded-proto".to_string(), "http".to_string()),
+    ];
+    if let Some(client) = session.client_addr().and_then(|a| a.as_inet()) {
+        forwarded.push(("x-forwarded-for".to_string(), client.ip().to_string()));
+    }
+    let request = ProxiedRequest {
+        method: header.method.to_string(),
+        path: target.path_for(&route.rest, &route.params),
+        scim_path: route.rest.clone(),
+        query: header.uri.query().unwrap_or_default().to_string(),
+        headers: header
+            .headers
+            .iter()
+            .filter(|(name, _)| !HOP_HEADERS.contains(&name.as_str()))
+            .filter(|(name, _)| !name.as_str().starts_with("x-forwarded-"))
+            .filter_map(|(name, value)| {
+                Some((name.as_str().to_string(), value.to_str().ok()?.to_string()))
+            })
+            .chain(forwarded)
+            .collect(),
+    };
+    let public_base = format!("http://{host}{}", route.base);
+    let mut state = ProxyState {
+        tenant,
+        route,
+        request,
+        public_base,
+        tried: Vec::new(),
+        request_body: None,
+        response_body: None,
+        response_head: serde_json::Value::Null,
+        body_bytes: 0,
+        local_error: None,
+        upstream_started: None,
+        upstream_status: None,
+        peer: None,
+    };
+    if state.has_hook(hooks::ON_REQUEST, 1) {
+        let argument = crate::adapter::json_to_dynamic(&state.request.to_json());
+        let changed = state
+            .invocation(gateway, started)
+            .call(hooks::ON_REQUEST, vec![argument])
+            .await?;
+        if !changed.is_null() {
+            state.request.update(&changed)?;
+        }
+    }
+    if state.has_hook(hooks::ON_REQUEST_BODY, 2) {
+        state.request_body = Some(BytesMut::new());
+    }
+    if state.has_hook(hooks::ON_RESPONSE_BODY, 3) {
+        state.response_body = Some(BytesMut::new());
+    }
+    Ok(state)
+}
+
+/// The upstream request head: method, path, the gateway's credentials instead of the
+/// client's, the target's `Host`, and chunked framing when the body will be rewritten.
+pub async fn upstream_head(
+    gateway: &Gateway,
+    state: &mut ProxyState,
+    upstream: &mut RequestHeader,
+) -> Result<()> {
+    let method = http::Method::from_bytes(state.request.method.as_bytes())
+        .map_err(|_| Error::explain(InternalError, "on_request set an invalid method"))?;
+    let uri: http::Uri = state
+        .request
+        .path_and_query()
+        .parse()
+        .map_err(|_| Error::explain(InternalError, "on_request set an invalid path"))?;
+    upstream.set_method(method);
+    upstream.set_uri(uri);
+    let names: Vec<http::HeaderName> = upstream.headers.keys().cloned().collect();
+    for name in names
+        .iter()
+        .filter(|n| !matches!(n.as_str(), "content-length" | "transfer-encoding"))
+    {
+        upstream.remove_header(name);
+    }
+    for (name, value) in &state.request.headers {
+        upstream.insert_header(name.clone(), value.as_str())?;
+    }
+    let target = state
+        .tenant
+        .proxy
+        .as_ref()
+        .ok_or_else(|| Error::explain(InternalError, "no proxy target"))?;
+    upstream.insert_header(http::header::HOST, target.host_header())?;
+    let upstream_client = state.tenant.upstream.clone();
+    let credential = gateway
+        .scripts
+        .io()
+        .spawn(async move { upstream_client.credential_header().await })
+        .await
+        .map_err(|_| Error::explain(InternalError, "credential task failed"))?;
+    match credential {
+        Ok(Some((name, value))) => upstream.insert_header(name, value)?,
+        Ok(None) => {}
+        Err(scim) => {
+            let status = scim.status;
+            state.local_error = Some(scim);
+            return Err(Error::explain(
+                HTTPStatus(status),
+                "no credentials for the target",
+            ));
+        }
+    }
+    if state.request_body.is_some() && upstream.headers.contains_key(http::header::CONTENT_LENGTH) {
+        upstream.remove_header(&http::header::CONTENT_LENGTH);
+        upstream.insert_header(http::header::TRANSFER_ENCODING, "chunked")?;
+    }
+    state.upstream_started = Some(Instant::now());
+    Ok(())
+}
+
+/// Request body phase: enforces the size limit; with `on_request_body`, holds the body
+/// back until it is whole and sends what the hook returns.
+pub async fn request_body(
+    gateway: &Gateway,
+    state: &mut ProxyState,
+    started: Instant,
+    body: &mut Option<Bytes>,
+    end_of_stream: bool,
+) -> Result<()> {
+    if let Some(chunk) = body.as_ref() {
+        state.body_bytes += chunk.len();
+        if state.body_bytes > gateway.limits.max_body_bytes {
+            return Err(fail_locally(state, body_too_large(gateway)));
+        }
+    }
+    let Some(buffer) = state.request_body.as_mut() else {
+        return Ok(());
+    };
+    if let Some(chunk) = body.take() {
+        buffer.extend_from_slice(&chunk);
+    }
+    if !end_of_stream {
+        return Ok(());
+    }
+    let whole = std::mem::take(buffer).freeze();
+    let arguments = vec![
+        crate::adapter::json_to_dynamic(&state.request.to_json()),
+        crate::adapter::json_to_dynamic(&hooks::body_json(&whole)),
+    ];
+    match state
+        .invocation(gateway, started)
+        .call(hooks::ON_REQUEST_BODY, arguments)
+        .await
+    {
+        Ok(value) if value.is_null() => *body = Some(whole),
+        Ok(value) => *body = Some(hooks::body_bytes(&value)),
+        Err(scim) => return Err(fail_locally(state, scim)),
+    }
+    Ok(())
+}
+
+/// Response head phase: `on_response` may change status and headers; a body that will be
+/// rewritten is sent chunked.
+pub async fn response_head(
+    gateway: &Gateway,
+    state: &mut ProxyState,
+    started: Instant,
+    response: &mut ResponseHeader,
+) -> Result<()> {
+    let headers: Vec<(String, String)> = response
+        .headers
+        .iter()
+        .filter_map(|(k, v)| Some((k.as_str().to_string(), v.to_str().ok()?.to_string())))
+        .collect();
+    rewrite_location(state, response)?;
+    state.response_head = hooks::response_json(response.status.as_u16(), &headers);
+    if state.has_hook(hooks::ON_RESPONSE, 2) {
+        let arguments = vec![
+            crate::adapter::json_to_dynamic(&state.request.to_json()),
+            crate::adapter::json_to_dynamic(&state.response_head),
+        ];
+        let changed = match state
+            .invocation(gateway, started)
+            .call(hooks::ON_RESPONSE, arguments)
+            .await
+        {
+            Ok(changed) => changed,
+            Err(scim) => return Err(fail_locally(state, scim)),
+        };
+        if !changed.is_null() {
+            let (status, new_headers) =
+                hooks::response_update(&changed).map_err(|e| fail_locally(state, e))?;
+            if let Some(status) = status {
+                response.set_status(status)?;
+            }
+            if let Some(new_headers) = new_headers {
+                let names: Vec<http::HeaderName> = response.headers.keys().cloned().collect();
+                for name in names.iter().filter(|n| !HOP_HEADERS.contains(&n.as_str())) {
+                    response.remove_header(name);
+                }
+                for (name, value) in new_headers
+                    .into_iter()
+                    .filter(|(n, _)| !HOP_HEADERS.contains(&n.as_str()))
+                {
+                    response.insert_header(name, value)?;
+                }
+            }
+            state.response_head = hooks::response_json(response.status.as_u16(), &headers);
+        }
+    }
+    if state.response_body.is_some() {
+        response.remove_header(&http::header::CONTENT_LENGTH);
+        response.insert_header(http::header::TRANSFER_ENCODING, "chunked")?;
+    }
+    Ok(())
+}
+
+/// A `Location` on the target's URL becomes the same resource's URL on the gateway, so
+/// that clients never learn (or bypass to) the target's address. The resource part is what
+/// follows the endpoint the request went to (`/Users/…`), wherever the target mounts SCIM.
+fn rewrite_location(state: &ProxyState, response: &mut ResponseHeader) -> Result<()> {
+    let Some(location) = response
+        .headers
+        .get(http::header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return Ok(());
+    };
+    let endpoint = state
+        .request
+        .scim_path
+        .split('/')
+        .find(|s| !s.is_empty())
+        .unwrap_or_default();
+    if endpoint.is_empty() {
+        return Ok(());
+    }
+    let Some(at) = location.rfind(&format!("/{endpoint}/")) else {
+        return Ok(());
+    };
+    let rewritten = format!("{}{}", state.public_base, &location[at..]);
+    response.insert_header(http::header::LOCATION, rewritten)?;
+    Ok(())
+}
+
+/// Response body phase (synchronous in pingora): with `on_response_body`, holds the body
+/// back until it is whole and sends what the hook returns. The status is already on its
+/// way, so a failing hook leaves the target's body as it was (and is logged).
+pub fn response_body(
+    gateway: &Gateway,
+    state: &mut ProxyState,
+    started: Instant,
+    body: &mut Option<Bytes>,
+    end_of_stream: bool,
+) {
+    let Some(buffer) = state.response_body.as_mut() else {
+        return;
+    };
+    if let Some(chunk) = body.take() {
+        buffer.extend_from_slice(&chunk);
+    }
+    if !end_of_stream {
+        return;
+    }
+    let whole = std::mem::take(buffer).freeze();
+    let arguments: Vec<Dynamic> = vec![
+        crate::adapter::json_to_dynamic(&state.request.to_json()),
+        crate::adapter::json_to_dynamic(&state.response_head),
+        crate::adapter::json_to_dynamic(&hooks::body_json(&whole)),
+    ];
+    *body = match state
+        .invocation(gateway, started)
+        .call_here(hooks::ON_RESPONSE_BODY, arguments)
+    {
+        Ok(value) if value.is_null() => Some(whole),
+        Ok(value) => Some(hooks::body_bytes(&value)),
+        Err(error) => {
+            tracing::warn!(tenant = %state.tenant.name, detail = %error.detail, "on_response_body failed; the target's body is passed on");
+            Some(whole)
+        }
+    };
+}
+
+/// The SCIM error for a proxy failure that pingora reports.
+pub fn failure_to_scim(state: Option<&mut ProxyState>, error: &Error) -> ScimError {
+    if let Some(local) = state.and_then(|s| s.local_error.take()) {
+        return local;
+    }
+    match error.etype() {
+        ConnectTimedout | ConnectRefused | ConnectNoRoute | ConnectError | ConnectProxyFailure => {
+            ScimError::unavailable(None, "the target application is unreachable")
+        }
+        ReadTimedout | WriteTimedout => {
+            ScimError::new(504, None, "the target application did not answer in time")
+        }
+        HTTPStatus(503) => {
+            ScimError::unavailable(None, "no healthy address of the target application")
+        }
+        _ => ScimError::new(
+            502,
+            None,
+            "the target application's answer could not be relayed",
+        ),
+    }
+}
+
+fn fail_locally(state: &mut ProxyState, error: ScimError) -> Box<Error> {
+    let status = error.status;
+    state.local_error = Some(error);
+    Error::explain(HTTPStatus(status), "answered locally by the gateway")
+}
+
+fn body_too_large(gateway: &Gateway) -> ScimError {
+    ScimError::payload_too_large(format!(
+        "the request body is larger than {} bytes",
+        gateway.limits.max_body_bytes
+    ))
+}

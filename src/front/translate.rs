@@ -1,0 +1,41 @@
+//! Translate mode: the SCIM layer answers, through the tenant's adapter.
+
+use super::{body, RequestCtx};
+use crate::gateway::{Gateway, Invocation};
+use crate::scim_api::{self, Endpoint, ScimRequest, ScimResponse};
+use crate::tenant::{RouteMatch, Tenant};
+use pingora::proxy::Session;
+use scimitar_scim::ScimError;
+use std::sync::Arc;
+
+pub async fn answer(
+    gateway: &Gateway,
+    session: &mut Session,
+    ctx: &RequestCtx,
+    tenant: &Arc<Tenant>,
+    route: RouteMatch,
+    host: Option<&str>,
+) -> Result<ScimResponse, ScimError> {
+    let header = session.req_header();
+    let method = header.method.clone();
+    let query = header.uri.query().unwrap_or_default().to_string();
+    let endpoint = Endpoint::parse(&route.rest);
+    let body = body::read_limited(session, gateway.limits.max_body_bytes).await?;
+    let base_url = format!("http://{}{}", host.unwrap_or("localhost"), route.base);
+    let request = ScimRequest {
+        method,
+        query,
+        body,
+        base_url,
+    };
+    let deadline = ctx.started + gateway.request_timeout();
+    let call = Invocation {
+        gateway,
+        tenant,
+        route_params: &route.params,
+        deadline,
+    };
+    tokio::time::timeout_at(deadline.into(), scim_api::handle(call, endpoint, &request))
+        .await
+        .map_err(|_| ScimError::new(504, None, "the request did not finish before its deadline"))
+}

@@ -1,0 +1,46 @@
+//! Health checks of every proxy tenant's addresses, as one pingora background service.
+
+use crate::gateway::Gateway;
+use async_trait::async_trait;
+use pingora::server::ShutdownWatch;
+use pingora::services::background::BackgroundService;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub struct HealthChecks {
+    gateway: Arc<Gateway>,
+}
+
+impl HealthChecks {
+    pub fn new(gateway: Arc<Gateway>) -> Self {
+        Self { gateway }
+    }
+}
+
+#[async_trait]
+impl BackgroundService for HealthChecks {
+    async fn start(&self, mut shutdown: ShutdownWatch) {
+        let every = self
+            .gateway
+            .tenants
+            .iter()
+            .filter_map(|t| t.proxy.as_ref().map(|p| p.health_check_every))
+            .min()
+            .unwrap_or(Duration::from_secs(5));
+        loop {
+            for tenant in self.gateway.tenants.iter() {
+                if let Some(target) = &tenant.proxy {
+                    target
+                        .load_balancer()
+                        .backends()
+                        .run_health_check(true)
+                        .await;
+                }
+            }
+            tokio::select! {
+                _ = shutdown.changed() => return,
+                _ = tokio::time::sleep(every) => {}
+            }
+        }
+    }
+}
