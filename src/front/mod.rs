@@ -175,13 +175,16 @@ impl ProxyHttp for ScimFront {
 
     async fn response_filter(
         &self,
-        _session: &mut Session,
+        session: &mut Session,
         response: &mut ResponseHeader,
         ctx: &mut RequestCtx,
     ) -> Result<()> {
         let started = ctx.started;
+        let client_version = session.req_header().version;
         match ctx.proxy.as_mut() {
-            Some(state) => proxy::response_head(&self.gateway, state, started, response).await,
+            Some(state) => {
+                proxy::response_head(&self.gateway, state, started, client_version, response).await
+            }
             None => Ok(()),
         }
     }

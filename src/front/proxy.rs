@@ -14,6 +14,10 @@ use scimitar_scim::ScimError;
 use std::sync::Arc;
 use std::time::Instant;
 
+/// pingora's retry buffer (`BODY_BUF_LIMIT`): bodies up to this size can be rewritten
+/// before the upstream request's head is written.
+const RETRY_BUFFER_BYTES: usize = 64 * 1024;
+
 /// Headers that describe one hop's connection or body framing: pingora sets them itself.
 const HOP_HEADERS: &[&str] = &[
     "authorization",
@@ -37,7 +41,11 @@ pub struct ProxyState {
     public_base: String,
     /// Addresses already tried (failover skips them).
     pub tried: Vec<SocketAddr>,
+    /// `on_request_body` on a large body: held back here until whole, then sent chunked.
     request_body: Option<BytesMut>,
+    /// `on_request_body` on a small body: already rewritten in the header phase, so the
+    /// target gets an exact `Content-Length` (HTTP/1.0 servers cannot read chunked bodies).
+    prepared_body: Option<Bytes>,
     response_body: Option<BytesMut>,
     response_head: serde_json::Value,
     body_bytes: usize,
@@ -67,7 +75,7 @@ impl ProxyState {
 /// locally and the request goes no further.
 pub async fn prepare(
     gateway: &Gateway,
-    session: &Session,
+    session: &mut Session,
     started: Instant,
     tenant: Arc<Tenant>,
     route: RouteMatch,
@@ -123,6 +131,7 @@ pub async fn prepare(
         public_base,
         tried: Vec::new(),
         request_body: None,
+        prepared_body: None,
         response_body: None,
         response_head: serde_json::Value::Null,
         body_bytes: 0,
@@ -141,8 +150,17 @@ pub async fn prepare(
             state.request.update(&changed)?;
         }
     }
-    if state.has_hook(hooks::ON_REQUEST_BODY, 2) {
-        state.request_body = Some(BytesMut::new());
+    if state.has_hook(hooks::ON_REQUEST_BODY, 2) && declared.is_some_and(|len| len > 0) {
+        if declared.is_some_and(|len| len <= RETRY_BUFFER_BYTES) {
+            // pingora replays a body it buffered for retries through `request_body_filter`,
+            // which is where the rewritten one takes its place.
+            session.as_downstream_mut().enable_retry_buffering();
+            let whole = super::body::read_limited(session, gateway.limits.max_body_bytes).await?;
+            let rewritten = run_request_body_hook(gateway, &state, started, whole).await?;
+            state.prepared_body = Some(rewritten);
+        } else {
+            state.request_body = Some(BytesMut::new());
+        }
     }
     if state.has_hook(hooks::ON_RESPONSE_BODY, 3) {
         state.response_body = Some(BytesMut::new());
@@ -201,7 +219,12 @@ pub async fn upstream_head(
             ));
         }
     }
-    if state.request_body.is_some() && upstream.headers.contains_key(http::header::CONTENT_LENGTH) {
+    if let Some(prepared) = &state.prepared_body {
+        upstream.remove_header(&http::header::TRANSFER_ENCODING);
+        upstream.insert_header(http::header::CONTENT_LENGTH, prepared.len().to_string())?;
+    } else if state.request_body.is_some()
+        && upstream.headers.contains_key(http::header::CONTENT_LENGTH)
+    {
         upstream.remove_header(&http::header::CONTENT_LENGTH);
         upstream.insert_header(http::header::TRANSFER_ENCODING, "chunked")?;
     }
@@ -218,6 +241,11 @@ pub async fn request_body(
     body: &mut Option<Bytes>,
     end_of_stream: bool,
 ) -> Result<()> {
+    if state.prepared_body.is_some() {
+        // The replayed original (or nothing) gives way to the body rewritten earlier.
+        *body = state.prepared_body.take();
+        return Ok(());
+    }
     if let Some(chunk) = body.as_ref() {
         state.body_bytes += chunk.len();
         if state.body_bytes > gateway.limits.max_body_bytes {
@@ -227,27 +255,41 @@ pub async fn request_body(
     let Some(buffer) = state.request_body.as_mut() else {
         return Ok(());
     };
-    if let Some(chunk) = body.take() {
-        buffer.extend_from_slice(&chunk);
+    if let Some(chunk) = body.as_mut() {
+        // An empty chunk holds the body back; `None` would tell pingora the body ended.
+        buffer.extend_from_slice(&std::mem::take(chunk));
     }
     if !end_of_stream {
         return Ok(());
     }
     let whole = std::mem::take(buffer).freeze();
+    match run_request_body_hook(gateway, state, started, whole).await {
+        Ok(rewritten) => *body = Some(rewritten),
+        Err(scim) => return Err(fail_locally(state, scim)),
+    }
+    Ok(())
+}
+
+/// `on_request_body(req, body)`: what it returns, or the body as it was for `()`.
+async fn run_request_body_hook(
+    gateway: &Gateway,
+    state: &ProxyState,
+    started: Instant,
+    whole: Bytes,
+) -> Result<Bytes, ScimError> {
     let arguments = vec![
         crate::adapter::json_to_dynamic(&state.request.to_json()),
         crate::adapter::json_to_dynamic(&hooks::body_json(&whole)),
     ];
-    match state
+    let value = state
         .invocation(gateway, started)
         .call(hooks::ON_REQUEST_BODY, arguments)
-        .await
-    {
-        Ok(value) if value.is_null() => *body = Some(whole),
-        Ok(value) => *body = Some(hooks::body_bytes(&value)),
-        Err(scim) => return Err(fail_locally(state, scim)),
-    }
-    Ok(())
+        .await?;
+    Ok(if value.is_null() {
+        whole
+    } else {
+        hooks::body_bytes(&value)
+    })
 }
 
 /// Response head phase: `on_response` may change status and headers; a body that will be
@@ -256,6 +298,7 @@ pub async fn response_head(
     gateway: &Gateway,
     state: &mut ProxyState,
     started: Instant,
+    client_version: http::Version,
     response: &mut ResponseHeader,
 ) -> Result<()> {
     let headers: Vec<(String, String)> = response
@@ -300,8 +343,13 @@ pub async fn response_head(
         }
     }
     if state.response_body.is_some() {
+        // The rewritten body's length is unknown until it is whole: send it chunked, which
+        // needs HTTP/1.1 towards the client even when the target spoke HTTP/1.0.
         response.remove_header(&http::header::CONTENT_LENGTH);
-        response.insert_header(http::header::TRANSFER_ENCODING, "chunked")?;
+        if client_version >= http::Version::HTTP_11 {
+            response.set_version(http::Version::HTTP_11);
+            response.insert_header(http::header::TRANSFER_ENCODING, "chunked")?;
+        }
     }
     Ok(())
 }
@@ -347,8 +395,8 @@ pub fn response_body(
     let Some(buffer) = state.response_body.as_mut() else {
         return;
     };
-    if let Some(chunk) = body.take() {
-        buffer.extend_from_slice(&chunk);
+    if let Some(chunk) = body.as_mut() {
+        buffer.extend_from_slice(&std::mem::take(chunk));
     }
     if !end_of_stream {
         return;

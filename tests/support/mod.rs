@@ -346,6 +346,16 @@ impl Drop for Scim2Server {
 }
 
 pub async fn start_scim2_server() -> Scim2Server {
+    // A free port can be taken between picking it and binding it: try a few.
+    for _ in 0..3 {
+        if let Some(server) = try_start_scim2_server().await {
+            return server;
+        }
+    }
+    panic!("scim2-server did not start on three ports in a row");
+}
+
+async fn try_start_scim2_server() -> Option<Scim2Server> {
     let port = free_port();
     let (token, _) = new_token();
     let child = Command::new(python_tool("scim2-server"))
@@ -356,34 +366,32 @@ pub async fn start_scim2_server() -> Scim2Server {
             &port.to_string(),
             "--bearer-token",
             &token,
-            "--reverse-proxy",
         ])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let url = format!("http://127.0.0.1:{port}");
+    let mut server = Scim2Server {
+        child,
+        url: format!("http://127.0.0.1:{port}"),
+        port,
+        token,
+    };
     let client = Client::new();
     let started = Instant::now();
-    loop {
+    while started.elapsed() < Duration::from_secs(90) {
         let probe = client
-            .get(format!("{url}/ServiceProviderConfig"))
-            .bearer_auth(&token)
+            .get(format!("{}/ServiceProviderConfig", server.url))
+            .bearer_auth(&server.token)
             .send()
             .await;
         if probe.is_ok_and(|r| r.status().is_success()) {
-            break;
+            return Some(server);
         }
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "scim2-server did not start"
-        );
+        if let Ok(Some(_)) = server.child.try_wait() {
+            return None;
+        }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    Scim2Server {
-        child,
-        url,
-        port,
-        token,
-    }
+    panic!("scim2-server did not answer within 90 s");
 }

@@ -1,4 +1,5 @@
 //! SCIM helpers: `scim_error(...)`, `scim_get(resource, path)` / `scim_values(resource, path)`,
+//! `scim_normalize(resource, kind)` / `scim_patch_ops(body, kind)` (Entra's dialect made canonical),
 //! the tenant's `setting(name)` / `settings()`, `route_param(name)`, and the `Patch` object
 //! that `patch_user`/`patch_group` receive.
 
@@ -7,7 +8,7 @@ use crate::adapter::context;
 use crate::adapter::convert::{scim_error_to_throw, to_dynamic, to_json};
 use rhai::{Array, Dynamic, Engine, INT};
 use scimitar_scim::patch::{apply_patch, PatchOp};
-use scimitar_scim::{values_at, ScimError};
+use scimitar_scim::{normalize_resource, parse_patch, values_at, ResourceKind, ScimError};
 use std::sync::Arc;
 
 /// A SCIM PATCH request, already normalised from Entra's dialect. Scripts read
@@ -20,6 +21,11 @@ impl PatchHandle {
     pub fn new(ops: Vec<PatchOp>) -> Self {
         Self(Arc::new(ops))
     }
+}
+
+fn resource_kind(name: &str) -> HostResult<ResourceKind> {
+    ResourceKind::from_name(name)
+        .ok_or_else(|| format!("{name:?} is not a resource type (User or Group)").into())
 }
 
 pub fn register(engine: &mut Engine) {
@@ -47,6 +53,27 @@ pub fn register(engine: &mut Engine) {
         |resource: Dynamic, path: &str| -> HostResult<Array> {
             let values = values_at(&to_json(&resource)?, path).map_err(scim_error_to_throw)?;
             Ok(values.iter().map(to_dynamic).collect())
+        },
+    );
+    // Entra's dialect → canonical SCIM, for proxy hooks that must hand a strict target
+    // what it understands: `scim_normalize(user, "User")`, `scim_patch_ops(body, "Group")`.
+    engine.register_fn(
+        "scim_normalize",
+        |resource: Dynamic, kind: &str| -> HostResult<Dynamic> {
+            let normalized = normalize_resource(to_json(&resource)?, resource_kind(kind)?)
+                .map_err(scim_error_to_throw)?;
+            Ok(to_dynamic(&normalized))
+        },
+    );
+    engine.register_fn(
+        "scim_patch_ops",
+        |body: Dynamic, kind: &str| -> HostResult<Array> {
+            let ops =
+                parse_patch(&to_json(&body)?, resource_kind(kind)?).map_err(scim_error_to_throw)?;
+            Ok(ops
+                .iter()
+                .map(|op| to_dynamic(&serde_json::to_value(op).unwrap_or_default()))
+                .collect())
         },
     );
     engine.register_fn("setting", |name: &str| -> HostResult<Dynamic> {
