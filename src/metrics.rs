@@ -2,8 +2,8 @@
 //! codes come from small fixed sets; never an id, a user name or a raw path.
 
 use prometheus::{
-    register_histogram_vec, register_int_counter_vec, register_int_gauge, HistogramVec,
-    IntCounterVec, IntGauge,
+    register_histogram_vec, register_int_counter_vec, register_int_gauge, register_int_gauge_vec,
+    HistogramVec, IntCounterVec, IntGauge, IntGaugeVec,
 };
 use std::sync::LazyLock;
 
@@ -15,8 +15,8 @@ const BUCKETS: &[f64] = &[
 pub static REQUESTS: LazyLock<IntCounterVec> = LazyLock::new(|| {
     register_int_counter_vec!(
         "scimitar_requests_total",
-        "SCIM requests answered, by tenant, resource, operation and HTTP status",
-        &["tenant", "resource", "operation", "status"]
+        "SCIM requests answered, by tenant, resource, operation and HTTP status class (2xx, 4xx, …)",
+        &["tenant", "resource", "operation", "status_class"]
     )
     .expect("metric registers once")
 });
@@ -35,6 +35,25 @@ pub static IN_FLIGHT: LazyLock<IntGauge> = LazyLock::new(|| {
     register_int_gauge!(
         "scimitar_requests_in_flight",
         "SCIM requests being processed"
+    )
+    .expect("metric registers once")
+});
+
+pub static REJECTED: LazyLock<IntCounterVec> = LazyLock::new(|| {
+    register_int_counter_vec!(
+        "scimitar_rejected_requests_total",
+        "Requests refused before reaching an adapter or target, by tenant and reason \
+         (unauthorized, unknown_tenant, body_too_large, deadline)",
+        &["tenant", "reason"]
+    )
+    .expect("metric registers once")
+});
+
+pub static BUILD_INFO: LazyLock<IntGaugeVec> = LazyLock::new(|| {
+    register_int_gauge_vec!(
+        "scimitar_build_info",
+        "Always 1; the running version in a label",
+        &["version"]
     )
     .expect("metric registers once")
 });
@@ -89,8 +108,29 @@ pub fn render() -> String {
     String::from_utf8(out).unwrap_or_default()
 }
 
-/// Touches every metric so that `/metrics` lists them all from the first scrape on.
+/// The label for an HTTP status: its class, which keeps the series few.
+pub fn status_class(status: u16) -> &'static str {
+    match status {
+        100..=199 => "1xx",
+        200..=299 => "2xx",
+        300..=399 => "3xx",
+        400..=499 => "4xx",
+        500..=599 => "5xx",
+        _ => "none",
+    }
+}
+
+/// Touches every metric so that `/metrics` lists them all from the first scrape on, and
+/// registers the process collector (CPU, memory, file descriptors).
 pub fn init() {
+    let process = prometheus::process_collector::ProcessCollector::for_self();
+    if let Err(error) = prometheus::register(Box::new(process)) {
+        tracing::warn!(%error, "process metrics unavailable");
+    }
+    BUILD_INFO
+        .with_label_values(&[env!("CARGO_PKG_VERSION")])
+        .set(1);
+    LazyLock::force(&REJECTED);
     LazyLock::force(&REQUESTS);
     LazyLock::force(&REQUEST_DURATION);
     LazyLock::force(&IN_FLIGHT);

@@ -43,6 +43,8 @@ pub struct RequestCtx {
     started: Instant,
     tenant: Option<String>,
     operation: Operation,
+    /// Why the gateway refused the request before any adapter or target saw it.
+    rejection: Option<&'static str>,
     /// Present when the request is being proxied.
     proxy: Option<ProxyState>,
 }
@@ -56,6 +58,7 @@ impl ProxyHttp for ScimFront {
             started: Instant::now(),
             tenant: None,
             operation: Operation::UNKNOWN,
+            rejection: None,
             proxy: None,
         }
     }
@@ -233,8 +236,16 @@ impl ProxyHttp for ScimFront {
         let tenant = ctx.tenant.as_deref().unwrap_or("none");
         let op = ctx.operation;
         let elapsed = ctx.started.elapsed();
+        let rejection = ctx.rejection.or(match status {
+            413 => Some("body_too_large"),
+            504 => Some("deadline"),
+            _ => None,
+        });
+        if let Some(reason) = rejection {
+            metrics::REJECTED.with_label_values(&[tenant, reason]).inc();
+        }
         metrics::REQUESTS
-            .with_label_values(&[tenant, op.resource, op.name, &status.to_string()])
+            .with_label_values(&[tenant, op.resource, op.name, metrics::status_class(status)])
             .inc();
         metrics::REQUEST_DURATION
             .with_label_values(&[tenant, op.resource, op.name])
@@ -287,13 +298,16 @@ impl ScimFront {
             .and_then(bearer_token);
         let (tenant, route) = match self.gateway.tenants.route(host.as_deref(), &path, token) {
             Routing::Tenant(tenant, route) => (tenant, route),
-            Routing::Unauthorized => {
+            Routing::Unauthorized(owner) => {
+                ctx.tenant = Some(owner);
+                ctx.rejection = Some("unauthorized");
                 return Err(ScimError::unauthorized(
                     "a valid bearer token for this tenant is required",
-                ))
+                ));
             }
             Routing::NoTenant => {
-                return Err(ScimError::not_found("no tenant is configured at this path"))
+                ctx.rejection = Some("unknown_tenant");
+                return Err(ScimError::not_found("no tenant is configured at this path"));
             }
         };
         ctx.tenant = Some(tenant.name.clone());

@@ -100,8 +100,8 @@ impl Tenant {
 /// Where a request goes.
 pub enum Routing {
     Tenant(Arc<Tenant>, RouteMatch),
-    /// A tenant serves this path, but the token is none of theirs.
-    Unauthorized,
+    /// A tenant serves this path (named here, for metrics), but the token is none of theirs.
+    Unauthorized(String),
     NoTenant,
 }
 
@@ -135,20 +135,19 @@ impl Tenants {
     /// matches, the one that accepts the bearer token. Several tenants may share one URL
     /// (one SCIM endpoint for several organisations, the token telling them apart).
     pub fn route(&self, host: Option<&str>, path: &str, token: Option<&str>) -> Routing {
-        let mut route_matched = false;
+        let mut route_owner = None;
         for tenant in self.tenants.iter().filter(|t| t.serves_host(host)) {
             let Some(found) = tenant.route.matches(path) else {
                 continue;
             };
-            route_matched = true;
+            route_owner.get_or_insert_with(|| tenant.name.clone());
             if token.is_some_and(|t| tenant.accepts_token(t)) {
                 return Routing::Tenant(tenant.clone(), found);
             }
         }
-        if route_matched {
-            Routing::Unauthorized
-        } else {
-            Routing::NoTenant
+        match route_owner {
+            Some(name) => Routing::Unauthorized(name),
+            None => Routing::NoTenant,
         }
     }
 
