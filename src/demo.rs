@@ -10,6 +10,7 @@ use crate::config::Config;
 use anyhow::Context;
 use scimitar_testbeds::{meta_networks, Testbed};
 use serde_json::json;
+use std::io::Write;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
@@ -67,9 +68,13 @@ pub fn run(options: DemoOptions) -> anyhow::Result<()> {
     std::fs::write(&config_path, toml).context("cannot write the demo config")?;
     let config = Config::load(&config_path)?;
 
+    // Whoever reads the lines may stop reading: the demo keeps serving all the same.
+    let mut stdout = std::io::stdout().lock();
     for tenant in &tenants {
-        println!("{}", tenant.line);
+        let _ = writeln!(stdout, "{}", tenant.line);
     }
+    let _ = stdout.flush();
+    drop(stdout);
     eprintln!(
         "scimitar demo: SCIM on {gateway_url}, metrics on http://127.0.0.1:{admin_port}/metrics, \
          config in {}. Ctrl-C to stop.",

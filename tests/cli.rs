@@ -107,14 +107,15 @@ async fn demo_prints_working_tenants() {
         .stderr(Stdio::inherit())
         .spawn()
         .unwrap();
+    // Read every line as it comes, and keep the pipe open for as long as the demo runs.
     let stdout = child.stdout.take().unwrap();
-    let line = tokio::task::spawn_blocking(move || {
-        let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).unwrap();
-        line
-    })
-    .await
-    .unwrap();
+    let (lines_tx, mut lines) = tokio::sync::mpsc::unbounded_channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = lines_tx.send(line);
+        }
+    });
+    let line = lines.recv().await.expect("the demo printed a tenant line");
     let tenant: serde_json::Value = serde_json::from_str(&line).expect("a JSON line per tenant");
     assert_eq!(tenant["target"], "meta-networks");
     assert_eq!(tenant["mode"], "translate");
