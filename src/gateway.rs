@@ -2,6 +2,7 @@
 
 use crate::adapter::{CallContext, ScriptHost};
 use crate::config::{Config, Limits};
+use crate::provisioning::{CallLog, ProvisioningLog};
 use crate::store::Store;
 use crate::tenant::{Tenant, Tenants};
 use rhai::Dynamic;
@@ -15,6 +16,7 @@ pub struct Gateway {
     pub scripts: ScriptHost,
     pub store: Store,
     pub limits: Limits,
+    pub log: ProvisioningLog,
 }
 
 impl Gateway {
@@ -25,11 +27,19 @@ impl Gateway {
         let store = scripts.io().block_on(Store::open(&config.store.url))?;
         let http = crate::upstream::shared_http_client()?;
         let tenants = Tenants::build(config, scripts.engine(), &http)?;
+        let log = match &config.provisioning_log {
+            settings if settings.enabled => {
+                let retention = Duration::from_secs(settings.retention_days * 86_400);
+                ProvisioningLog::start(store.clone(), retention, &scripts.io())
+            }
+            _ => ProvisioningLog::disabled(),
+        };
         Ok(Arc::new(Gateway {
             tenants,
             scripts,
             store,
             limits: config.limits.clone(),
+            log,
         }))
     }
 
@@ -44,6 +54,8 @@ pub struct Invocation<'a> {
     pub tenant: &'a Arc<Tenant>,
     pub route_params: &'a BTreeMap<String, String>,
     pub deadline: Instant,
+    /// The request's calls to the target, for the provisioning log.
+    pub calls: &'a CallLog,
 }
 
 impl Invocation<'_> {
@@ -84,6 +96,7 @@ impl Invocation<'_> {
             route_params: self.route_params.clone(),
             default_region: self.tenant.default_region,
             deadline: self.deadline,
+            calls: self.calls.clone(),
             io: self.gateway.scripts.io(),
         }
     }

@@ -14,6 +14,7 @@ pub mod demo;
 pub mod front;
 pub mod gateway;
 pub mod metrics;
+pub mod provisioning;
 pub mod proxy;
 pub mod scim_api;
 pub mod server;

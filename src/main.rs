@@ -36,6 +36,25 @@ enum Command {
         #[arg(long, short)]
         config: PathBuf,
     },
+    /// Show the provisioning log: what happened to each SCIM operation, newest first.
+    Log {
+        #[arg(long, short)]
+        config: PathBuf,
+        #[arg(long)]
+        tenant: Option<String>,
+        /// An age (90s, 30m, 1h, 7d) or an RFC 3339 time.
+        #[arg(long)]
+        since: Option<String>,
+        #[arg(long, value_parser = ["success", "failure"])]
+        outcome: Option<String>,
+        /// A user name, group display name or SCIM id.
+        #[arg(long)]
+        user: Option<String>,
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+        #[arg(long, value_enum, default_value_t = scimitar::provisioning::LogFormat::Table)]
+        format: scimitar::provisioning::LogFormat,
+    },
     /// Make a new bearer token for a tenant: the token for Entra, the hash for the config.
     Token,
     /// Run the gateway with bundled testbeds and a generated config, for trying it out.
@@ -79,6 +98,29 @@ fn main() -> anyhow::Result<()> {
                 tenants.iter().count()
             );
             Ok(())
+        }
+        Command::Log {
+            config,
+            tenant,
+            since,
+            outcome,
+            user,
+            limit,
+            format,
+        } => {
+            let config = scimitar::config::Config::load_without_secrets(&config)?;
+            let since = since
+                .as_deref()
+                .map(scimitar::provisioning::parse_since)
+                .transpose()?;
+            let filter = scimitar::store::LogFilter {
+                tenant,
+                since,
+                outcome,
+                user,
+                limit,
+            };
+            scimitar::provisioning::print(&config.store.url, &filter, format)
         }
         Command::Token => {
             let (token, hash) = scimitar::auth::generate_token();

@@ -2,8 +2,8 @@
 //! codes come from small fixed sets; never an id, a user name or a raw path.
 
 use prometheus::{
-    register_histogram_vec, register_int_counter_vec, register_int_gauge, register_int_gauge_vec,
-    HistogramVec, IntCounterVec, IntGauge, IntGaugeVec,
+    register_histogram_vec, register_int_counter, register_int_counter_vec, register_int_gauge,
+    register_int_gauge_vec, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec,
 };
 use std::sync::LazyLock;
 
@@ -45,6 +45,14 @@ pub static REJECTED: LazyLock<IntCounterVec> = LazyLock::new(|| {
         "Requests refused before reaching an adapter or target, by tenant and reason \
          (unauthorized, unknown_tenant, body_too_large, deadline)",
         &["tenant", "reason"]
+    )
+    .expect("metric registers once")
+});
+
+pub static PROVISIONING_LOG_DROPPED: LazyLock<IntCounter> = LazyLock::new(|| {
+    register_int_counter!(
+        "scimitar_provisioning_log_dropped_total",
+        "Provisioning log entries lost (writer queue full or store unavailable)"
     )
     .expect("metric registers once")
 });
@@ -131,6 +139,7 @@ pub fn init() {
         .with_label_values(&[env!("CARGO_PKG_VERSION")])
         .set(1);
     LazyLock::force(&REJECTED);
+    LazyLock::force(&PROVISIONING_LOG_DROPPED);
     LazyLock::force(&REQUESTS);
     LazyLock::force(&REQUEST_DURATION);
     LazyLock::force(&IN_FLIGHT);

@@ -5,6 +5,7 @@
 //! start to finish on one blocking thread, so the context lives in a thread-local that
 //! [`enter`] sets for exactly the duration of the call.
 
+use crate::provisioning::CallLog;
 use crate::store::Store;
 use crate::upstream::UpstreamClient;
 use std::cell::RefCell;
@@ -24,6 +25,8 @@ pub struct CallContext {
     /// Default region for phone numbers written without a country code.
     pub default_region: Option<phonenumber::country::Id>,
     pub deadline: Instant,
+    /// Where the host records the request's calls to the target (provisioning log).
+    pub calls: CallLog,
     /// Runtime whose I/O drivers run the host's HTTP and store calls.
     pub io: tokio::runtime::Handle,
 }

@@ -22,6 +22,8 @@ pub struct Config {
     pub store: StoreConfig,
     #[serde(default)]
     pub limits: Limits,
+    #[serde(default)]
+    pub provisioning_log: ProvisioningLogConfig,
     #[serde(default, rename = "tenants")]
     pub tenants: Vec<TenantConfig>,
 }
@@ -61,6 +63,24 @@ impl Default for StoreConfig {
     fn default() -> Self {
         Self {
             url: "sqlite://scimitar.db".into(),
+        }
+    }
+}
+
+/// The provisioning log: every SCIM operation, kept in the store for `scimitar log`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ProvisioningLogConfig {
+    pub enabled: bool,
+    /// Entries older than this are removed.
+    pub retention_days: u64,
+}
+
+impl Default for ProvisioningLogConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            retention_days: 30,
         }
     }
 }
@@ -222,27 +242,35 @@ impl Config {
     /// Reads, parses and resolves a config file. Errors name the file and, for syntax
     /// errors, the line and column.
     pub fn load(path: &Path) -> anyhow::Result<Config> {
+        let mut config = Self::load_without_secrets(path)?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        for tenant in &mut config.tenants {
+            if let Some(auth) = &mut tenant.upstream.auth {
+                auth.resolve_secrets(base)
+                    .with_context(|| format!("tenant {}: upstream auth", tenant.name))?;
+            }
+        }
+        Ok(config)
+    }
+
+    /// The same without reading any secret: for tools that only need the store (`log`).
+    pub fn load_without_secrets(path: &Path) -> anyhow::Result<Config> {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read config file {}", path.display()))?;
         let mut config: Config = toml::from_str(&text).map_err(|e| {
             anyhow::anyhow!("{}: {}", path.display(), describe_toml_error(&text, &e))
         })?;
-        let base = path.parent().unwrap_or(Path::new("."));
-        config.resolve(base)?;
+        config.resolve_paths(path.parent().unwrap_or(Path::new(".")));
         config
             .validate()
             .with_context(|| format!("{}: invalid configuration", path.display()))?;
         Ok(config)
     }
 
-    fn resolve(&mut self, base: &Path) -> anyhow::Result<()> {
+    fn resolve_paths(&mut self, base: &Path) {
         for tenant in &mut self.tenants {
             if let Some(script) = tenant.script.as_mut().filter(|s| s.is_relative()) {
                 *script = base.join(&*script);
-            }
-            if let Some(auth) = &mut tenant.upstream.auth {
-                auth.resolve_secrets(base)
-                    .with_context(|| format!("tenant {}: upstream auth", tenant.name))?;
             }
         }
         if let Some(path) = self.store.url.strip_prefix("sqlite://") {
@@ -251,7 +279,6 @@ impl Config {
                 self.store.url = format!("sqlite://{}", base.join(path).display());
             }
         }
-        Ok(())
     }
 
     fn validate(&self) -> anyhow::Result<()> {

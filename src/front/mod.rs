@@ -15,6 +15,7 @@ use crate::auth::bearer_token;
 use crate::config::Mode;
 use crate::gateway::Gateway;
 use crate::metrics;
+use crate::provisioning::{self, CallLog, Entry, TargetCall};
 use crate::scim_api::{Endpoint, Operation, ScimResponse};
 use crate::tenant::{RouteMatch, Routing, Tenant};
 use async_trait::async_trait;
@@ -47,6 +48,12 @@ pub struct RequestCtx {
     rejection: Option<&'static str>,
     /// Present when the request is being proxied.
     proxy: Option<ProxyState>,
+    /// For the provisioning log: calls to the target, the resource and who it is about,
+    /// and what went wrong.
+    calls: CallLog,
+    scim_id: Option<String>,
+    subject: Option<String>,
+    detail: Option<String>,
 }
 
 #[async_trait]
@@ -60,6 +67,10 @@ impl ProxyHttp for ScimFront {
             operation: Operation::UNKNOWN,
             rejection: None,
             proxy: None,
+            calls: CallLog::default(),
+            scim_id: None,
+            subject: None,
+            detail: None,
         }
     }
 
@@ -68,7 +79,10 @@ impl ProxyHttp for ScimFront {
         let outcome = self.admit(session, ctx).await;
         let response = match outcome {
             Ok((tenant, route, _)) if tenant.mode == Mode::Proxy => {
-                match proxy::prepare(&self.gateway, session, ctx.started, tenant, route).await {
+                let calls = ctx.calls.clone();
+                match proxy::prepare(&self.gateway, session, ctx.started, tenant, route, calls)
+                    .await
+                {
                     Ok(state) => {
                         ctx.proxy = Some(state);
                         return Ok(false);
@@ -83,6 +97,7 @@ impl ProxyHttp for ScimFront {
             }
             Err(error) => ScimResponse::from(error),
         };
+        note_outcome(ctx, &response);
         respond::write(session, response).await?;
         Ok(true)
     }
@@ -214,6 +229,7 @@ impl ProxyHttp for ScimFront {
     ) -> FailToProxy {
         let error = proxy::failure_to_scim(ctx.proxy.as_mut(), e);
         let status = error.status;
+        ctx.detail = Some(error.detail.clone());
         if session.response_written().is_none() {
             if let Err(write_error) = respond::write(session, ScimResponse::from(error)).await {
                 tracing::debug!(error = %write_error, "could not send the error response");
@@ -264,6 +280,37 @@ impl ProxyHttp for ScimFront {
                     .observe(started.elapsed().as_secs_f64());
             }
         }
+        if let Some(tenant_name) = &ctx.tenant {
+            let mut target_calls = ctx.calls.lock().map(|c| c.clone()).unwrap_or_default();
+            if let Some(state) = &ctx.proxy {
+                if let (Some(started), Some(peer)) = (state.upstream_started, &state.peer) {
+                    target_calls.push(TargetCall {
+                        method: session.req_header().method.to_string(),
+                        target: format!("{peer}{}", state.upstream_path()),
+                        status: state.upstream_status,
+                        latency_ms: started.elapsed().as_secs_f64() * 1000.0,
+                    });
+                }
+            }
+            self.gateway.log.record(Entry {
+                at: provisioning::now(),
+                tenant: tenant_name.clone(),
+                resource: op.resource.to_string(),
+                operation: op.name.to_string(),
+                scim_id: ctx.scim_id.take(),
+                subject: ctx.subject.take(),
+                status,
+                outcome: if (200..400).contains(&status) {
+                    "success"
+                } else {
+                    "failure"
+                }
+                .to_string(),
+                detail: ctx.detail.take(),
+                target_calls,
+                duration_ms: elapsed.as_secs_f64() * 1000.0,
+            });
+        }
         tracing::info!(
             tenant,
             resource = op.resource,
@@ -272,6 +319,23 @@ impl ProxyHttp for ScimFront {
             latency_ms = elapsed.as_secs_f64() * 1000.0,
             "scim request"
         );
+    }
+}
+
+/// Takes the created resource's id and an error's detail from the answer, for the log.
+fn note_outcome(ctx: &mut RequestCtx, response: &ScimResponse) {
+    let Some(body) = &response.body else { return };
+    if ctx.scim_id.is_none() && response.status == 201 {
+        ctx.scim_id = body
+            .get("id")
+            .and_then(|id| id.as_str())
+            .map(str::to_string);
+    }
+    if response.status >= 400 {
+        ctx.detail = body
+            .get("detail")
+            .and_then(|d| d.as_str())
+            .map(str::to_string);
     }
 }
 
@@ -311,7 +375,11 @@ impl ScimFront {
             }
         };
         ctx.tenant = Some(tenant.name.clone());
-        ctx.operation = Operation::of(&header.method, Endpoint::parse(&route.rest).as_ref());
+        let endpoint = Endpoint::parse(&route.rest);
+        ctx.operation = Operation::of(&header.method, endpoint.as_ref());
+        if let Some(Endpoint::Resource(_, id)) = endpoint {
+            ctx.scim_id = Some(id);
+        }
         Ok((tenant, route, host))
     }
 }

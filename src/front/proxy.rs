@@ -2,6 +2,7 @@
 //! tenant's hooks (`crate::proxy::hooks`) rewrite what passes.
 
 use crate::gateway::{Gateway, Invocation};
+use crate::provisioning::CallLog;
 use crate::proxy::hooks::{self, ProxiedRequest};
 use crate::tenant::{RouteMatch, Tenant};
 use bytes::{Bytes, BytesMut};
@@ -54,6 +55,7 @@ pub struct ProxyState {
     pub upstream_started: Option<Instant>,
     pub upstream_status: Option<u16>,
     pub peer: Option<String>,
+    calls: CallLog,
 }
 
 impl ProxyState {
@@ -63,7 +65,13 @@ impl ProxyState {
             tenant: &self.tenant,
             route_params: &self.route.params,
             deadline: ctx_started + gateway.request_timeout(),
+            calls: &self.calls,
         }
+    }
+
+    /// The path the request went to on the target (no query: it may carry secrets).
+    pub fn upstream_path(&self) -> &str {
+        &self.request.path
     }
 
     fn has_hook(&self, name: &str, arity: usize) -> bool {
@@ -79,6 +87,7 @@ pub async fn prepare(
     started: Instant,
     tenant: Arc<Tenant>,
     route: RouteMatch,
+    calls: CallLog,
 ) -> Result<ProxyState, ScimError> {
     let header = session.req_header();
     let declared = header
@@ -139,6 +148,7 @@ pub async fn prepare(
         upstream_started: None,
         upstream_status: None,
         peer: None,
+        calls,
     };
     if state.has_hook(hooks::ON_REQUEST, 1) {
         let argument = crate::adapter::json_to_dynamic(&state.request.to_json());

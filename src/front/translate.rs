@@ -5,13 +5,13 @@ use crate::gateway::{Gateway, Invocation};
 use crate::scim_api::{self, Endpoint, ScimRequest, ScimResponse};
 use crate::tenant::{RouteMatch, Tenant};
 use pingora::proxy::Session;
-use scimitar_scim::ScimError;
+use scimitar_scim::{ListQuery, ScimError};
 use std::sync::Arc;
 
 pub async fn answer(
     gateway: &Gateway,
     session: &mut Session,
-    ctx: &RequestCtx,
+    ctx: &mut RequestCtx,
     tenant: &Arc<Tenant>,
     route: RouteMatch,
     host: Option<&str>,
@@ -28,14 +28,33 @@ pub async fn answer(
         body,
         base_url,
     };
+    note_subject(ctx, &request);
     let deadline = ctx.started + gateway.request_timeout();
     let call = Invocation {
         gateway,
         tenant,
         route_params: &route.params,
         deadline,
+        calls: &ctx.calls,
     };
     tokio::time::timeout_at(deadline.into(), scim_api::handle(call, endpoint, &request))
         .await
         .map_err(|_| ScimError::new(504, None, "the request did not finish before its deadline"))
+}
+
+/// Who the provisioning log files the request under: the user or group it is about (the
+/// name in the body, or the value a match filter looks for).
+fn note_subject(ctx: &mut RequestCtx, request: &ScimRequest) {
+    let from_body = serde_json::from_slice::<serde_json::Value>(&request.body)
+        .ok()
+        .and_then(|body| {
+            ["userName", "displayName"]
+                .iter()
+                .find_map(|key| body.get(key)?.as_str().map(str::to_string))
+        });
+    let from_filter = || {
+        let query = ListQuery::from_query_string(&request.query).ok()?;
+        query.filter?.simple_eq()?.1.as_str().map(str::to_string)
+    };
+    ctx.subject = from_body.or_else(from_filter);
 }

@@ -3,11 +3,24 @@
 //! SQLite (embedded, zero set-up) by default; PostgreSQL when several replicas must share
 //! state. Both are reached through sqlx and carry their own migrations, run at start.
 
+use crate::provisioning::Entry;
 use anyhow::Context;
 use serde_json::Value;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
 use std::str::FromStr;
+
+/// What `scimitar log` asks for; `None` matches everything.
+#[derive(Debug, Clone, Default)]
+pub struct LogFilter {
+    pub tenant: Option<String>,
+    /// RFC 3339 lower bound.
+    pub since: Option<String>,
+    pub outcome: Option<String>,
+    /// A user name (or group display name) or SCIM id.
+    pub user: Option<String>,
+    pub limit: usize,
+}
 
 #[derive(Clone)]
 pub enum Store {
@@ -121,6 +134,151 @@ impl Store {
         Ok(())
     }
 
+    /// Stores a batch of provisioning log entries in one transaction.
+    pub async fn insert_log(&self, entries: &[Entry]) -> anyhow::Result<()> {
+        match self {
+            Store::Sqlite(pool) => {
+                let mut tx = pool.begin().await?;
+                for e in entries {
+                    sqlx::query(
+                        "INSERT INTO provisioning_log (at, tenant, resource, operation, scim_id, subject, \
+                         status, outcome, detail, target_calls, duration_ms) \
+                         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    )
+                    .bind(&e.at)
+                    .bind(&e.tenant)
+                    .bind(&e.resource)
+                    .bind(&e.operation)
+                    .bind(&e.scim_id)
+                    .bind(&e.subject)
+                    .bind(i64::from(e.status))
+                    .bind(&e.outcome)
+                    .bind(&e.detail)
+                    .bind(serde_json::to_string(&e.target_calls)?)
+                    .bind(e.duration_ms)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                tx.commit().await?;
+            }
+            Store::Postgres(pool) => {
+                let mut tx = pool.begin().await?;
+                for e in entries {
+                    sqlx::query(
+                        "INSERT INTO provisioning_log (at, tenant, resource, operation, scim_id, subject, \
+                         status, outcome, detail, target_calls, duration_ms) \
+                         VALUES ($1::timestamptz, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                    )
+                    .bind(&e.at)
+                    .bind(&e.tenant)
+                    .bind(&e.resource)
+                    .bind(&e.operation)
+                    .bind(&e.scim_id)
+                    .bind(&e.subject)
+                    .bind(i32::from(e.status))
+                    .bind(&e.outcome)
+                    .bind(&e.detail)
+                    .bind(serde_json::to_value(&e.target_calls)?)
+                    .bind(e.duration_ms)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                tx.commit().await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Removes entries older than `cutoff` (RFC 3339).
+    pub async fn prune_log(&self, cutoff: &str) -> anyhow::Result<()> {
+        match self {
+            Store::Sqlite(pool) => {
+                sqlx::query("DELETE FROM provisioning_log WHERE at < ?")
+                    .bind(cutoff)
+                    .execute(pool)
+                    .await?;
+            }
+            Store::Postgres(pool) => {
+                sqlx::query("DELETE FROM provisioning_log WHERE at < $1::timestamptz")
+                    .bind(cutoff)
+                    .execute(pool)
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Entries matching `filter`, newest first.
+    pub async fn query_log(&self, filter: &LogFilter) -> anyhow::Result<Vec<Entry>> {
+        type Row = (
+            String,
+            String,
+            String,
+            String,
+            Option<String>,
+            Option<String>,
+            i64,
+            String,
+            Option<String>,
+            String,
+            f64,
+        );
+        let rows: Vec<Row> = match self {
+            Store::Sqlite(pool) => {
+                sqlx::query_as(
+                    "SELECT at, tenant, resource, operation, scim_id, subject, status, outcome, detail, \
+                     target_calls, duration_ms FROM provisioning_log \
+                     WHERE (?1 IS NULL OR tenant = ?1) AND (?2 IS NULL OR at >= ?2) \
+                     AND (?3 IS NULL OR outcome = ?3) \
+                     AND (?4 IS NULL OR lower(subject) = lower(?4) OR scim_id = ?4) \
+                     ORDER BY id DESC LIMIT ?5",
+                )
+                .bind(&filter.tenant)
+                .bind(&filter.since)
+                .bind(&filter.outcome)
+                .bind(&filter.user)
+                .bind(filter.limit as i64)
+                .fetch_all(pool)
+                .await?
+            }
+            Store::Postgres(pool) => {
+                sqlx::query_as(
+                    "SELECT to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), tenant, resource, \
+                     operation, scim_id, subject, status::BIGINT, outcome, detail, target_calls::TEXT, duration_ms \
+                     FROM provisioning_log \
+                     WHERE ($1::TEXT IS NULL OR tenant = $1) AND ($2::TEXT IS NULL OR at >= $2::timestamptz) \
+                     AND ($3::TEXT IS NULL OR outcome = $3) \
+                     AND ($4::TEXT IS NULL OR lower(subject) = lower($4) OR scim_id = $4) \
+                     ORDER BY id DESC LIMIT $5",
+                )
+                .bind(&filter.tenant)
+                .bind(&filter.since)
+                .bind(&filter.outcome)
+                .bind(&filter.user)
+                .bind(filter.limit as i64)
+                .fetch_all(pool)
+                .await?
+            }
+        };
+        rows.into_iter()
+            .map(|r| {
+                Ok(Entry {
+                    at: r.0,
+                    tenant: r.1,
+                    resource: r.2,
+                    operation: r.3,
+                    scim_id: r.4,
+                    subject: r.5,
+                    status: u16::try_from(r.6).unwrap_or(0),
+                    outcome: r.7,
+                    detail: r.8,
+                    target_calls: serde_json::from_str(&r.9)?,
+                    duration_ms: r.10,
+                })
+            })
+            .collect()
+    }
+
     /// Cheap liveness check for `/readyz`.
     pub async fn ping(&self) -> bool {
         match self {
@@ -157,6 +315,55 @@ mod tests {
         );
         store.kv_remove(tenant, "k").await.unwrap();
         assert_eq!(store.kv_get(tenant, "k").await.unwrap(), None);
+        log_round_trip(store, tenant).await;
+    }
+
+    async fn log_round_trip(store: &Store, tenant: &str) {
+        let entry = |subject: &str, outcome: &str, at: &str| Entry {
+            at: at.into(),
+            tenant: tenant.into(),
+            resource: "Users".into(),
+            operation: "create".into(),
+            scim_id: Some("usr-1".into()),
+            subject: Some(subject.into()),
+            status: if outcome == "success" { 201 } else { 409 },
+            outcome: outcome.into(),
+            detail: (outcome != "success").then(|| "duplicate".to_string()),
+            target_calls: vec![crate::provisioning::TargetCall {
+                method: "POST".into(),
+                target: "127.0.0.1:1/v1/users".into(),
+                status: Some(201),
+                latency_ms: 1.5,
+            }],
+            duration_ms: 2.0,
+        };
+        let old = entry("old@x.com", "success", "2000-01-01T00:00:00.000Z");
+        let ok = entry("Ann@x.com", "success", &crate::provisioning::now());
+        let failed = entry("bob@x.com", "failure", &crate::provisioning::now());
+        store
+            .insert_log(&[old, ok.clone(), failed.clone()])
+            .await
+            .unwrap();
+        store.prune_log("2001-01-01T00:00:00.000Z").await.unwrap();
+        let mine = LogFilter {
+            tenant: Some(tenant.into()),
+            limit: 10,
+            ..LogFilter::default()
+        };
+        assert_eq!(
+            store.query_log(&mine).await.unwrap(),
+            vec![failed.clone(), ok.clone()]
+        );
+        let by_user = LogFilter {
+            user: Some("ann@X.com".into()),
+            ..mine.clone()
+        };
+        assert_eq!(store.query_log(&by_user).await.unwrap(), vec![ok]);
+        let failures = LogFilter {
+            outcome: Some("failure".into()),
+            ..mine
+        };
+        assert_eq!(store.query_log(&failures).await.unwrap(), vec![failed]);
     }
 
     #[tokio::test]

@@ -10,6 +10,7 @@ mod oauth;
 
 use crate::config::{UpstreamAuth, UpstreamConfig};
 use crate::metrics;
+use crate::provisioning::{CallLog, TargetCall};
 use anyhow::Context;
 pub use oauth::without_url;
 use reqwest::Method;
@@ -138,10 +139,13 @@ impl UpstreamClient {
         })
     }
 
+    /// Sends a script's request (with retries), recording every attempt in `calls` for
+    /// the provisioning log.
     pub async fn send(
         &self,
         request: UpstreamRequest,
         deadline: Instant,
+        calls: &CallLog,
     ) -> Result<UpstreamResponse, ScimError> {
         let url = self.resolve(&request.url)?;
         let host = host_port(&url).unwrap_or_default();
@@ -155,7 +159,7 @@ impl UpstreamClient {
         let mut refreshed_token = false;
         loop {
             let timeout = self.timeout.min(remaining(deadline)?);
-            let outcome = self.attempt(&request, &url, &host, timeout).await?;
+            let outcome = self.attempt(&request, &url, &host, timeout, calls).await?;
             let wait = match &outcome {
                 Attempt::Answered(r)
                     if r.status == 401 && !refreshed_token && self.oauth().is_some() =>
@@ -238,6 +242,7 @@ impl UpstreamClient {
         url: &url::Url,
         host: &str,
         timeout: Duration,
+        calls: &CallLog,
     ) -> Result<Attempt, ScimError> {
         let mut builder = self
             .http
@@ -298,6 +303,14 @@ impl UpstreamClient {
         metrics::UPSTREAM_REQUESTS
             .with_label_values(&[&self.tenant, host, method, &status_label])
             .inc();
+        if let Ok(mut calls) = calls.lock() {
+            calls.push(TargetCall {
+                method: method.to_string(),
+                target: format!("{host}{}", url.path()),
+                status: result.as_ref().ok().map(|r| r.0),
+                latency_ms: started.elapsed().as_secs_f64() * 1000.0,
+            });
+        }
 
         Ok(match result {
             Ok((status, headers, body)) => {

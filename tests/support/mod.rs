@@ -20,6 +20,17 @@ pub struct Gateway {
     pub dir: tempfile::TempDir,
 }
 
+impl Gateway {
+    pub fn config_path(&self) -> PathBuf {
+        self.dir.path().join("scimitar.toml")
+    }
+
+    /// Everything the gateway logged so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("gateway.log")).unwrap_or_default()
+    }
+}
+
 impl Drop for Gateway {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -95,12 +106,14 @@ pub async fn start_gateway_toml(tenants_toml: &str, extra_toml: &str) -> Gateway
     );
     let config = dir.path().join("scimitar.toml");
     std::fs::write(&config, toml).unwrap();
+    // The gateway's log goes to a file the tests can read (e.g. to prove no secret is in it).
+    let log = std::fs::File::create(dir.path().join("gateway.log")).unwrap();
     let child = Command::new(env!("CARGO_BIN_EXE_scimitar"))
         .args(["serve", "--config"])
         .arg(&config)
-        .env("RUST_LOG", "warn")
+        .env("RUST_LOG", "info")
         .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
+        .stderr(log)
         .spawn()
         .unwrap();
     let gateway = Gateway {

@@ -63,7 +63,7 @@ fn send(request: UpstreamRequest) -> HostResult<Map> {
     let ctx = context::current()?;
     let response = ctx
         .io
-        .block_on(ctx.upstream.send(request, ctx.deadline))
+        .block_on(ctx.upstream.send(request, ctx.deadline, &ctx.calls))
         .map_err(scim_error_to_throw)?;
     Ok(response_map(response))
 }
