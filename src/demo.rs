@@ -80,7 +80,7 @@ pub fn run(options: DemoOptions) -> anyhow::Result<()> {
          config in {}. Ctrl-C to stop.",
         config_path.display()
     );
-    crate::server::serve(&config)
+    crate::server::serve(&config_path, &config)
 }
 
 fn meta_networks_tenant(

@@ -5,6 +5,7 @@ use crate::config::{Config, Limits};
 use crate::provisioning::{CallLog, ProvisioningLog};
 use crate::store::Store;
 use crate::tenant::{Tenant, Tenants};
+use arc_swap::ArcSwap;
 use rhai::Dynamic;
 use scimitar_scim::ScimError;
 use std::collections::BTreeMap;
@@ -12,7 +13,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 pub struct Gateway {
-    pub tenants: Tenants,
+    /// Swapped whole by a reload; a request keeps the tenant it started with.
+    tenants: ArcSwap<Tenants>,
+    http: reqwest::Client,
     pub scripts: ScriptHost,
     pub store: Store,
     pub limits: Limits,
@@ -35,12 +38,28 @@ impl Gateway {
             _ => ProvisioningLog::disabled(),
         };
         Ok(Arc::new(Gateway {
-            tenants,
+            tenants: ArcSwap::from_pointee(tenants),
+            http,
             scripts,
             store,
             limits: config.limits.clone(),
             log,
         }))
+    }
+
+    /// The tenants as configured now.
+    pub fn tenants(&self) -> Arc<Tenants> {
+        self.tenants.load_full()
+    }
+
+    /// Replaces every tenant with those of `config` — routes, tokens, scripts, upstreams —
+    /// once all of them built. Anything that fails leaves the running tenants in place.
+    /// (Listeners, store, limits and the provisioning log keep their start-up settings.)
+    pub fn reload(&self, config: &Config) -> anyhow::Result<usize> {
+        let tenants = Tenants::build(config, self.scripts.engine(), &self.http)?;
+        let count = tenants.iter().count();
+        self.tenants.store(Arc::new(tenants));
+        Ok(count)
     }
 
     pub fn request_timeout(&self) -> Duration {

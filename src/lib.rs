@@ -16,6 +16,7 @@ pub mod gateway;
 pub mod metrics;
 pub mod provisioning;
 pub mod proxy;
+pub mod reload;
 pub mod scim_api;
 pub mod server;
 pub mod store;

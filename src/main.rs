@@ -84,8 +84,8 @@ fn main() -> anyhow::Result<()> {
     init_logging(cli.log_format);
     match cli.command {
         Command::Serve { config } => {
-            let config = scimitar::config::Config::load(&config)?;
-            scimitar::server::serve(&config)
+            let loaded = scimitar::config::Config::load(&config)?;
+            scimitar::server::serve(&config, &loaded)
         }
         Command::Check { config } => {
             let loaded = scimitar::config::Config::load(&config)?;

@@ -57,6 +57,15 @@ pub static PROVISIONING_LOG_DROPPED: LazyLock<IntCounter> = LazyLock::new(|| {
     .expect("metric registers once")
 });
 
+pub static CONFIG_RELOADS: LazyLock<IntCounterVec> = LazyLock::new(|| {
+    register_int_counter_vec!(
+        "scimitar_config_reloads_total",
+        "Reloads of the configuration and adapter scripts, by result (success, failure)",
+        &["result"]
+    )
+    .expect("metric registers once")
+});
+
 pub static BUILD_INFO: LazyLock<IntGaugeVec> = LazyLock::new(|| {
     register_int_gauge_vec!(
         "scimitar_build_info",
@@ -140,6 +149,9 @@ pub fn init() {
         .set(1);
     LazyLock::force(&REJECTED);
     LazyLock::force(&PROVISIONING_LOG_DROPPED);
+    for result in ["success", "failure"] {
+        CONFIG_RELOADS.with_label_values(&[result]);
+    }
     LazyLock::force(&REQUESTS);
     LazyLock::force(&REQUEST_DURATION);
     LazyLock::force(&IN_FLIGHT);

@@ -10,12 +10,15 @@ use pingora::server::configuration::ServerConf;
 use pingora::server::Server;
 use pingora::services::background::background_service;
 use pingora::services::listening::Service;
+use std::path::Path;
 
-/// Builds the gateway from `config` and serves until the process is told to stop.
-pub fn serve(config: &Config) -> anyhow::Result<()> {
+/// Builds the gateway from `config` (read from `config_path`, which is watched for
+/// changes) and serves until the process is told to stop.
+pub fn serve(config_path: &Path, config: &Config) -> anyhow::Result<()> {
     crate::metrics::init();
     let gateway = Gateway::start(config)?;
-    for tenant in gateway.tenants.iter() {
+    crate::reload::start(gateway.clone(), config_path.to_path_buf(), config)?;
+    for tenant in gateway.tenants().iter() {
         tracing::info!(
             tenant = %tenant.name,
             target = %tenant.target,
@@ -47,10 +50,8 @@ pub fn serve(config: &Config) -> anyhow::Result<()> {
     front.add_tcp(&config.server.listen);
     server.add_service(front);
 
-    if gateway.tenants.iter().any(|t| t.proxy.is_some()) {
-        let health = HealthChecks::new(gateway.clone());
-        server.add_service(background_service("upstream health checks", health));
-    }
+    let health = HealthChecks::new(gateway.clone());
+    server.add_service(background_service("upstream health checks", health));
 
     let mut admin = Service::new(
         "admin".to_string(),

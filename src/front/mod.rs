@@ -360,7 +360,7 @@ impl ScimFront {
             .get(http::header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .and_then(bearer_token);
-        let (tenant, route) = match self.gateway.tenants.route(host.as_deref(), &path, token) {
+        let (tenant, route) = match self.gateway.tenants().route(host.as_deref(), &path, token) {
             Routing::Tenant(tenant, route) => (tenant, route),
             Routing::Unauthorized(owner) => {
                 ctx.tenant = Some(owner);

@@ -20,15 +20,15 @@ impl HealthChecks {
 #[async_trait]
 impl BackgroundService for HealthChecks {
     async fn start(&self, mut shutdown: ShutdownWatch) {
-        let every = self
-            .gateway
-            .tenants
-            .iter()
-            .filter_map(|t| t.proxy.as_ref().map(|p| p.health_check_every))
-            .min()
-            .unwrap_or(Duration::from_secs(5));
         loop {
-            for tenant in self.gateway.tenants.iter() {
+            // Read the tenants anew each round: a reload may add or remove proxy tenants.
+            let tenants = self.gateway.tenants();
+            let every = tenants
+                .iter()
+                .filter_map(|t| t.proxy.as_ref().map(|p| p.health_check_every))
+                .min()
+                .unwrap_or(Duration::from_secs(5));
+            for tenant in tenants.iter() {
                 if let Some(target) = &tenant.proxy {
                     target
                         .load_balancer()

@@ -21,6 +21,10 @@ pub struct Gateway {
 }
 
 impl Gateway {
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub fn config_path(&self) -> PathBuf {
         self.dir.path().join("scimitar.toml")
     }
@@ -160,6 +164,8 @@ pub struct MetaSetup {
     pub scim: String,
     pub token: String,
     pub client: Client,
+    /// The upstream secret files: kept, since a reload reads them again.
+    _secrets: tempfile::TempDir,
 }
 
 pub async fn meta_setup() -> MetaSetup {
@@ -193,8 +199,6 @@ pub async fn meta_setup_with(extra_toml: &str) -> MetaSetup {
         settings_toml: format!("default_region = \"US\"\nidp_ids = [\"{idp_id}\"]\n"),
     };
     let gateway = start_gateway(&[spec], extra_toml).await;
-    // The secret files are read at start; the folder can go.
-    drop(dir);
     let scim = format!("{}/v1/scim/{idp_id}", gateway.url);
     MetaSetup {
         testbed,
@@ -203,6 +207,7 @@ pub async fn meta_setup_with(extra_toml: &str) -> MetaSetup {
         scim,
         token,
         client: Client::new(),
+        _secrets: dir,
     }
 }
 
