@@ -35,7 +35,7 @@ pub fn serve(config_path: &Path, config: &Config) -> anyhow::Result<()> {
         // gateways run on one machine (tests, demo beside a real one).
         pid_file: format!("/tmp/scimitar-{}.pid", std::process::id()),
         upgrade_sock: format!("/tmp/scimitar-{}-upgrade.sock", std::process::id()),
-        grace_period_seconds: Some(0),
+        grace_period_seconds: Some(config.server.shutdown_grace_secs),
         graceful_shutdown_timeout_seconds: Some(config.limits.request_timeout_secs),
         ..ServerConf::default()
     };

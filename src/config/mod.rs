@@ -39,6 +39,9 @@ pub struct ServerConfig {
     pub threads: usize,
     /// Threads that run adapter scripts (each script call blocks one while it waits on HTTP).
     pub script_threads: usize,
+    /// On `SIGTERM`: seconds the gateway keeps running requests in flight after it stopped
+    /// accepting new ones.
+    pub shutdown_grace_secs: u64,
 }
 
 impl Default for ServerConfig {
@@ -48,6 +51,7 @@ impl Default for ServerConfig {
             admin_listen: "127.0.0.1:9090".into(),
             threads: 2,
             script_threads: 64,
+            shutdown_grace_secs: 10,
         }
     }
 }
