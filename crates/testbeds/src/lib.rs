@@ -19,5 +19,6 @@ pub mod meta_networks;
 mod random;
 mod server;
 mod store;
+mod tokens;
 
 pub use server::Testbed;

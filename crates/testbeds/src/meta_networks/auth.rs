@@ -1,51 +1,24 @@
 //! OAuth2 client credentials: `POST /v1/oauth/token` hands out bearer tokens that every other
 //! `/v1` route requires, until they expire.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{Request, State};
-use axum::http::{header, StatusCode};
+use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::Response;
 use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
-use tokio::time::Instant;
 
 use super::api::{ApiError, JsonBody};
 use super::Meta;
-use crate::random;
+use crate::{random, tokens};
 
 /// How long a refresh token is said to live. No refresh grant is served (the gateway gets a
 /// new token with its client credentials), so this is only reported.
 const REFRESH_TTL: Duration = Duration::from_secs(24 * 3600);
-
-/// Live access tokens and when each expires. Uses tokio's clock so that a test with a paused
-/// clock can expire tokens without waiting.
-#[derive(Default)]
-pub(super) struct Tokens {
-    expiry: HashMap<String, Instant>,
-    /// How many tokens were issued since start or reset, for `/_testbed/state`.
-    pub issued: u64,
-}
-
-impl Tokens {
-    fn issue(&mut self, ttl: Duration) -> String {
-        let token = random::alphanumeric(40);
-        self.expiry.insert(token.clone(), Instant::now() + ttl);
-        self.issued += 1;
-        token
-    }
-
-    /// Whether `token` is live; expired tokens are forgotten on the way.
-    fn check(&mut self, token: &str) -> bool {
-        let now = Instant::now();
-        self.expiry.retain(|_, expires| *expires > now);
-        self.expiry.contains_key(token)
-    }
-}
 
 /// The token request body. `scope` (`org:<org>`) is optional and accepted as is: there is one
 /// organisation per testbed.
@@ -96,15 +69,7 @@ pub(super) async fn require_bearer(
     request: Request,
     next: Next,
 ) -> Result<Response, ApiError> {
-    let credentials = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok());
-    let token = credentials
-        .and_then(|v| v.split_once(' '))
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, token)| token.trim());
-    let live = token.map(|token| meta.db().tokens.check(token));
+    let live = tokens::bearer(request.headers()).map(|token| meta.db().tokens.check(token));
     let unauthorized = |message| ApiError::new(StatusCode::UNAUTHORIZED, "invalid_token", message);
     match live {
         None => Err(unauthorized("missing bearer token")),

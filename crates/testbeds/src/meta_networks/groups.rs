@@ -45,6 +45,7 @@ pub(super) async fn create(
         id: new_id("grp-", &db.groups),
         fields,
         users: Vec::new(),
+        idp_id: None,
         modified_at: created_at.clone(),
         created_at,
     };

@@ -14,15 +14,19 @@
 //!   removing a non-member is a no-op;
 //! - a grant other than `client_credentials` is 400 `unsupported_grant_type`;
 //! - injected status faults answer `unavailable` (503), `rate_limited` (429), or the status's
-//!   reason in snake case (e.g. `bad_gateway`).
+//!   reason in snake case (e.g. `bad_gateway`); the same body also carries a SCIM error
+//!   (`schemas`, `status`, `detail`), since faults do not know which API a request was for and
+//!   a client of either can then read it;
+//! - users and groups created through the SCIM endpoint carry a read-only `idp_id`.
 //!
-//! The SCIM pass-through endpoint `/v1/scim/{idp_id}` is not served yet; the IdP ids are kept in
-//! the options and reported in the state.
+//! Meta's own SCIM endpoint, `/v1/scim/{idp_id}/...`, is served over the same users and groups
+//! (see `scim/mod.rs`); the IdP ids are kept in the options and reported in the state.
 
 mod api;
 mod auth;
 mod groups;
 mod model;
+mod scim;
 mod users;
 
 use std::net::SocketAddr;
@@ -106,6 +110,7 @@ fn router(meta: Arc<Meta>) -> Router {
     Router::new()
         .route("/v1/oauth/token", post(auth::token))
         .merge(protected)
+        .merge(scim::router(meta.clone()))
         .fallback(|| async {
             ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
         })
@@ -125,7 +130,7 @@ struct Meta {
 struct Db {
     users: Collection<User>,
     groups: Collection<Group>,
-    tokens: auth::Tokens,
+    tokens: crate::tokens::Tokens,
 }
 
 impl Meta {
@@ -165,6 +170,10 @@ impl Application for Meta {
                 .replace([' ', '-'], "_")
                 .into(),
         };
-        ApiError::new(status, code, "injected fault").into_response()
+        let mut body =
+            scimitar_scim::ScimError::new(status.as_u16(), None, "injected fault").to_json();
+        body["error"] = json!(code);
+        body["message"] = json!("injected fault");
+        (status, axum::Json(body)).into_response()
     }
 }

@@ -22,6 +22,10 @@ pub(super) struct User {
     pub fields: Fields,
     pub roles: Vec<String>,
     pub tags: Vec<String>,
+    /// The SCIM integration (IdP id) that created the user through `/v1/scim/{idp_id}`;
+    /// absent for users made through the native API. Read-only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub idp_id: Option<String>,
     pub created_at: String,
     pub modified_at: String,
 }
@@ -33,6 +37,9 @@ pub(super) struct Group {
     #[serde(flatten)]
     pub fields: Fields,
     pub users: Vec<String>,
+    /// As for [`User::idp_id`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub idp_id: Option<String>,
     pub created_at: String,
     pub modified_at: String,
 }
@@ -136,7 +143,15 @@ pub(super) const USER: Schema = Schema {
         ("description", Kind::Text),
         ("provisioned_by", Kind::Text),
     ],
-    read_only: &["id", "org_id", "created_at", "modified_at", "roles", "tags"],
+    read_only: &[
+        "id",
+        "org_id",
+        "created_at",
+        "modified_at",
+        "roles",
+        "tags",
+        "idp_id",
+    ],
     required: &["email", "given_name", "family_name"],
 };
 
@@ -147,13 +162,20 @@ pub(super) const NEW_GROUP: Schema = Schema {
         ("description", Kind::Text),
         ("provisioned_by", Kind::Text),
     ],
-    read_only: &["id", "users", "created_at", "modified_at"],
+    read_only: &["id", "users", "created_at", "modified_at", "idp_id"],
     required: &["name"],
 };
 
 pub(super) const GROUP: Schema = Schema {
     writable: &[("name", Kind::Text), ("description", Kind::Text)],
-    read_only: &["id", "users", "created_at", "modified_at", "provisioned_by"],
+    read_only: &[
+        "id",
+        "users",
+        "created_at",
+        "modified_at",
+        "provisioned_by",
+        "idp_id",
+    ],
     required: &["name"],
 };
 
@@ -212,13 +234,21 @@ fn wrong_type(key: &str, expected: &str) -> ApiError {
 pub(super) fn user_fields(current: &Fields, body: Value) -> Result<Fields, ApiError> {
     let mut fields = USER.merged(current, body)?;
     fields.entry("enabled").or_insert(Value::Bool(true));
-    match text(&fields, "phone") {
-        Some(phone) if !is_e164(phone) => Err(ApiError::bad_request(
-            "invalid_phone",
-            format!("`phone` must be in E.164 format (+16175551212), not {phone:?}"),
-        )),
-        _ => Ok(fields),
+    if let Some(phone) = text(&fields, "phone") {
+        check_phone(phone)?;
     }
+    Ok(fields)
+}
+
+/// 400 `invalid_phone` unless `phone` is in E.164.
+pub(super) fn check_phone(phone: &str) -> Result<(), ApiError> {
+    if is_e164(phone) {
+        return Ok(());
+    }
+    Err(ApiError::bad_request(
+        "invalid_phone",
+        format!("`phone` must be in E.164 format (+16175551212), not {phone:?}"),
+    ))
 }
 
 /// `^\+[1-9][0-9]{1,14}$`.

@@ -46,6 +46,7 @@ pub(super) async fn create(
         fields,
         roles: Vec::new(),
         tags: Vec::new(),
+        idp_id: None,
         modified_at: created_at.clone(),
         created_at,
     };
