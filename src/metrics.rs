@@ -137,13 +137,9 @@ pub fn status_class(status: u16) -> &'static str {
     }
 }
 
-/// Touches every metric so that `/metrics` lists them all from the first scrape on, and
-/// registers the process collector (CPU, memory, file descriptors).
+/// Touches every metric so that `/metrics` lists them all from the first scrape on. (The
+/// process collector — CPU, memory, file descriptors — comes with the default registry.)
 pub fn init() {
-    let process = prometheus::process_collector::ProcessCollector::for_self();
-    if let Err(error) = prometheus::register(Box::new(process)) {
-        tracing::warn!(%error, "process metrics unavailable");
-    }
     BUILD_INFO
         .with_label_values(&[env!("CARGO_PKG_VERSION")])
         .set(1);

@@ -161,6 +161,20 @@ pub struct TenantConfig {
     /// Free-form table handed to the script (`setting("name")`).
     #[serde(default)]
     pub settings: toml::Table,
+    #[serde(default)]
+    pub limits: TenantLimits,
+}
+
+/// A tenant's own protection; absent values mean no limit.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TenantLimits {
+    /// Sustained requests per second (token bucket).
+    pub requests_per_second: Option<u32>,
+    /// Bucket size: requests allowed at once after a quiet spell (default: the rate).
+    pub burst: Option<u32>,
+    /// Requests of this tenant in flight at once.
+    pub max_concurrent: Option<usize>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -51,6 +51,8 @@ pub struct RequestCtx {
     /// For the provisioning log: calls to the target, the resource and who it is about,
     /// and what went wrong.
     calls: CallLog,
+    /// The tenant's concurrency slot, released when the request ends.
+    _permit: Option<tokio::sync::OwnedSemaphorePermit>,
     scim_id: Option<String>,
     subject: Option<String>,
     detail: Option<String>,
@@ -68,6 +70,7 @@ impl ProxyHttp for ScimFront {
             rejection: None,
             proxy: None,
             calls: CallLog::default(),
+            _permit: None,
             scim_id: None,
             subject: None,
             detail: None,
@@ -231,7 +234,9 @@ impl ProxyHttp for ScimFront {
         let status = error.status;
         ctx.detail = Some(error.detail.clone());
         if session.response_written().is_none() {
-            if let Err(write_error) = respond::write(session, ScimResponse::from(error)).await {
+            if let Err(write_error) =
+                respond::write_and_close(session, ScimResponse::from(error)).await
+            {
                 tracing::debug!(error = %write_error, "could not send the error response");
             }
         }
@@ -375,6 +380,13 @@ impl ScimFront {
             }
         };
         ctx.tenant = Some(tenant.name.clone());
+        match tenant.protection.admit() {
+            Ok(permit) => ctx._permit = permit,
+            Err(refusal) => {
+                ctx.rejection = Some(refusal.reason);
+                return Err(refusal.error);
+            }
+        }
         let endpoint = Endpoint::parse(&route.rest);
         ctx.operation = Operation::of(&header.method, endpoint.as_ref());
         if let Some(Endpoint::Resource(_, id)) = endpoint {

@@ -9,8 +9,21 @@ use pingora::proxy::Session;
 pub const SCIM_JSON: &str = "application/scim+json";
 
 pub async fn write(session: &mut Session, response: ScimResponse) -> Result<()> {
+    write_with(session, response, false).await
+}
+
+/// The same, telling the client that this connection closes after the answer (after a
+/// failed proxy attempt the connection's state is unknown, so pingora will not reuse it).
+pub async fn write_and_close(session: &mut Session, response: ScimResponse) -> Result<()> {
+    write_with(session, response, true).await
+}
+
+async fn write_with(session: &mut Session, response: ScimResponse, close: bool) -> Result<()> {
     let body = response.body.map(|b| bytes::Bytes::from(b.to_string()));
-    let mut header = ResponseHeader::build(response.status, Some(5))?;
+    let mut header = ResponseHeader::build(response.status, Some(6))?;
+    if close {
+        header.insert_header(http::header::CONNECTION, "close")?;
+    }
     if let Some(body) = &body {
         header.insert_header(http::header::CONTENT_TYPE, SCIM_JSON)?;
         header.insert_header(http::header::CONTENT_LENGTH, body.len().to_string())?;

@@ -1,6 +1,9 @@
 //! Tenants: each one a route, its tokens, its adapter and its upstream, built from config.
 
+mod limits;
 mod route;
+
+pub use limits::{Protection, Refusal};
 
 pub use route::{RouteMatch, RouteTemplate};
 
@@ -26,6 +29,8 @@ pub struct Tenant {
     /// The adapter settings table, ready to hand to scripts.
     pub settings: rhai::Map,
     pub default_region: Option<phonenumber::country::Id>,
+    /// Rate and concurrency limits.
+    pub protection: Protection,
 }
 
 impl Tenant {
@@ -77,6 +82,7 @@ impl Tenant {
             proxy,
             settings,
             default_region,
+            protection: Protection::new(&config.limits),
         })
     }
 

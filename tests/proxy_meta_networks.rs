@@ -1,0 +1,259 @@
+//! Meta Networks' own SCIM endpoint behind the gateway in proxy mode, with the hooks of
+//! adapters/meta-networks-scim.rhai: Entra's sequences reach the strict target in a shape it
+//! accepts, asserted on the testbed's native state.
+
+mod support;
+
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+use support::*;
+
+struct MetaScim {
+    testbed: scimitar_testbeds::Testbed,
+    gateway: Gateway,
+    token: String,
+    client: reqwest::Client,
+    _secrets: tempfile::TempDir,
+}
+
+async fn meta_scim() -> MetaScim {
+    let options = scimitar_testbeds::meta_networks::Options::default();
+    let idp_id = options.idp_ids[0].clone();
+    let secrets = tempfile::tempdir().unwrap();
+    std::fs::write(secrets.path().join("id"), &options.client_id).unwrap();
+    std::fs::write(secrets.path().join("secret"), &options.client_secret).unwrap();
+    let testbed = scimitar_testbeds::meta_networks::start(([127, 0, 0, 1], 0).into(), options)
+        .await
+        .unwrap();
+    let (token, hash) = new_token();
+    let tenant = format!(
+        "[[tenants]]\nname = \"meta-scim\"\ntarget = \"meta-networks\"\nmode = \"proxy\"\nroute = \"/meta-scim\"\nscript = \"{}\"\n\
+         auth = {{ token_hashes = [\"{hash}\"] }}\n[tenants.upstream]\nbase_url = \"{}\"\ntimeout_secs = 3\n\
+         [tenants.upstream.auth]\nkind = \"oauth2_client_credentials\"\ntoken_url = \"/v1/oauth/token\"\nencoding = \"json\"\n\
+         client_id = {{ file = \"{}\" }}\nclient_secret = {{ file = \"{}\" }}\n[tenants.settings]\nidp_id = \"{idp_id}\"\ndefault_region = \"US\"\n",
+        repo_path("adapters/meta-networks-scim.rhai").display(),
+        testbed.url,
+        secrets.path().join("id").display(),
+        secrets.path().join("secret").display()
+    );
+    let gateway = start_gateway_toml(&tenant, "").await;
+    MetaScim {
+        testbed,
+        gateway,
+        token,
+        client: reqwest::Client::new(),
+        _secrets: secrets,
+    }
+}
+
+impl MetaScim {
+    async fn send(&self, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+        let mut request = self
+            .client
+            .request(method, format!("{}/meta-scim{path}", self.gateway.url))
+            .bearer_auth(&self.token);
+        if let Some(body) = body {
+            request = request
+                .header("content-type", SCIM_JSON)
+                .body(body.to_string());
+        }
+        read(request.send().await.unwrap()).await
+    }
+
+    async fn state(&self) -> Value {
+        self.client
+            .get(format!("{}/_testbed/state", self.testbed.url))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    async fn native_user(&self, email: &str) -> Value {
+        let state = self.state().await;
+        state["users"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|u| u["email"] == email)
+            .cloned()
+            .unwrap_or(Value::Null)
+    }
+}
+
+fn patch(ops: Value) -> Value {
+    json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": ops})
+}
+
+#[tokio::test]
+async fn entra_users_reach_the_strict_endpoint_in_its_shape() {
+    let m = meta_scim().await;
+    // Test Connection through Entra's one tenant URL.
+    let (status, body) = m
+        .send(Method::GET, "/Users?filter=userName+eq+%22nobody%22", None)
+        .await;
+    assert_eq!(
+        (status.as_u16(), &body["totalResults"]),
+        (200, &json!(0)),
+        "{body}"
+    );
+
+    // A create with everything Meta would refuse: a national phone number, emails, a manager,
+    // the misspelt enterprise URN and a string boolean.
+    let mut user = entra_user("ann@contoso.com", "Ann", "Arbor", Some("(617) 555-1212"));
+    user["emails"] = json!([{"type": "work", "value": "ann@contoso.com", "primary": true}]);
+    user["urn:ietf:params:scim:schemas:extension:enterprise:2.0User"] =
+        json!({"manager": {"value": "usr-boss"}});
+    user["active"] = json!("True");
+    let (status, created) = m.send(Method::POST, "/Users", Some(user)).await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["id"].as_str().unwrap().to_string();
+    let native = m.native_user("ann@contoso.com").await;
+    assert_eq!(native["phone"], "+16175551212");
+    assert_eq!(native["enabled"], true);
+    assert_eq!(native["provisioned_by"], "SCIM");
+
+    // Entra's default PATCH dialect: capitalised ops, "False", a new national work number.
+    let ops = json!([
+        {"op": "Replace", "path": "active", "value": "False"},
+        {"op": "Add", "path": "phoneNumbers[type eq \"work\"].value", "value": "617-555-0199"},
+        {"op": "Add", "path": "emails[type eq \"work\"].value", "value": "ann@contoso.com"}
+    ]);
+    let (status, body) = m
+        .send(Method::PATCH, &format!("/Users/{id}"), Some(patch(ops)))
+        .await;
+    assert!(status.is_success(), "{status} {body}");
+    let native = m.native_user("ann@contoso.com").await;
+    assert_eq!(
+        (native["enabled"].as_bool(), native["phone"].as_str()),
+        (Some(false), Some("+16175550199"))
+    );
+
+    // The aadOptscim062020 dialect: a pathless op with dotted keys.
+    let ops = json!([{"op": "replace", "value": {"name.givenName": "Anne", "active": true}}]);
+    let (status, body) = m
+        .send(Method::PATCH, &format!("/Users/{id}"), Some(patch(ops)))
+        .await;
+    assert!(status.is_success(), "{status} {body}");
+    let native = m.native_user("ann@contoso.com").await;
+    assert_eq!(
+        (native["given_name"].as_str(), native["enabled"].as_bool()),
+        (Some("Anne"), Some(true))
+    );
+
+    // A number no region makes valid is refused at the gateway: the target never sees it.
+    let before = m.state().await["requests"].clone();
+    let ops = json!([{"op": "replace", "path": "phoneNumbers[type eq \"work\"].value", "value": "call me"}]);
+    let (status, body) = m
+        .send(Method::PATCH, &format!("/Users/{id}"), Some(patch(ops)))
+        .await;
+    assert_scim_error(status, &body, 400, Some("invalidValue"));
+    assert_eq!(
+        m.state().await["requests"].get("PATCH /v1/scim/{idp_id}/Users/{id}"),
+        before.get("PATCH /v1/scim/{idp_id}/Users/{id}")
+    );
+
+    let (status, _) = m.send(Method::DELETE, &format!("/Users/{id}"), None).await;
+    assert_eq!(status, 204);
+    let (status, body) = m.send(Method::GET, &format!("/Users/{id}"), None).await;
+    assert_eq!(status, 404, "{body}");
+}
+
+#[tokio::test]
+async fn entra_group_membership_reaches_the_endpoint() {
+    let m = meta_scim().await;
+    let mut ids = Vec::new();
+    for name in ["g1", "g2"] {
+        let (status, body) = m
+            .send(
+                Method::POST,
+                "/Users",
+                Some(entra_user(
+                    &format!("{name}@contoso.com"),
+                    name,
+                    "Member",
+                    None,
+                )),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        ids.push(body["id"].as_str().unwrap().to_string());
+    }
+    let group = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group",
+                                   "http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group"],
+                       "displayName": "Ops", "externalId": "x"});
+    let (status, created) = m.send(Method::POST, "/Groups", Some(group)).await;
+    assert_eq!(status, 201, "{created}");
+    let gid = created["id"].as_str().unwrap();
+    let add = json!([{"op": "Add", "path": "members", "value": ids.iter().map(|i| json!({"$ref": null, "value": i})).collect::<Vec<_>>()}]);
+    let (status, body) = m
+        .send(Method::PATCH, &format!("/Groups/{gid}"), Some(patch(add)))
+        .await;
+    assert!(status.is_success(), "{status} {body}");
+    let remove = json!([{"op": "Remove", "path": "members", "value": [{"value": ids[0]}]}]);
+    let (status, body) = m
+        .send(
+            Method::PATCH,
+            &format!("/Groups/{gid}"),
+            Some(patch(remove)),
+        )
+        .await;
+    assert!(status.is_success(), "{status} {body}");
+    let state = m.state().await;
+    let native = state["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["name"] == "Ops")
+        .unwrap();
+    assert_eq!(native["users"], json!([ids[1]]));
+}
+
+#[tokio::test]
+async fn target_failures_are_retryable_scim_errors() {
+    let m = meta_scim().await;
+    let (status, _) = m
+        .send(Method::GET, "/Users?filter=userName+eq+%22warm%22", None)
+        .await;
+    assert_eq!(status, 200);
+    m.client
+        .post(format!("{}/_testbed/faults", m.testbed.url))
+        .json(&json!({"status": 503, "count": 1}))
+        .send()
+        .await
+        .unwrap();
+    let (status, _) = m
+        .send(
+            Method::POST,
+            "/Users",
+            Some(entra_user("f@contoso.com", "F", "G", None)),
+        )
+        .await;
+    assert_eq!(status, 503);
+    assert!(m.native_user("f@contoso.com").await.is_null());
+    m.client
+        .post(format!("{}/_testbed/faults", m.testbed.url))
+        .json(&json!({"delay_ms": 5000, "count": 1}))
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = m.send(Method::GET, "/Users", None).await;
+    assert_scim_error(status, &body, 504, None);
+    m.client
+        .post(format!("{}/_testbed/faults", m.testbed.url))
+        .json(&json!({"drop": true, "count": 1}))
+        .send()
+        .await
+        .unwrap();
+    let response = m
+        .client
+        .get(format!("{}/meta-scim/Users", m.gateway.url))
+        .bearer_auth(&m.token)
+        .send()
+        .await;
+    let response = response.unwrap_or_else(|e| panic!("{e}\n{}", m.gateway.log()));
+    let (status, body) = read(response).await;
+    assert!(status.is_server_error(), "{status} {body}");
+}
