@@ -13,6 +13,9 @@ pub enum Endpoint {
     Search(ResourceKind),
     /// `/Users/{id}`, `/Groups/{id}`.
     Resource(ResourceKind, String),
+    /// `/.search`: a search across all resource types (RFC 7644 §3.4.3), which is answered
+    /// 501 so that clients know to search per resource type instead.
+    RootSearch,
 }
 
 impl Endpoint {
@@ -36,6 +39,7 @@ impl Endpoint {
             }
             "schemas" => return Some(Endpoint::Schemas(id)),
             "resourcetypes" => return Some(Endpoint::ResourceTypes(id)),
+            ".search" if id.is_none() => return Some(Endpoint::RootSearch),
             _ => return None,
         };
         Some(match id {
@@ -54,6 +58,7 @@ impl Endpoint {
             Endpoint::ServiceProviderConfig => "ServiceProviderConfig",
             Endpoint::Schemas(_) => "Schemas",
             Endpoint::ResourceTypes(_) => "ResourceTypes",
+            Endpoint::RootSearch => "root",
         }
     }
 }
@@ -112,6 +117,7 @@ mod tests {
                 "urn:ietf:params:scim:schemas:core:2.0:User".into()
             )))
         );
+        assert_eq!(Endpoint::parse("/.search"), Some(Endpoint::RootSearch));
         assert_eq!(Endpoint::parse("/Users/a/b"), None);
         assert_eq!(Endpoint::parse("/Bulk"), None);
         assert_eq!(Endpoint::parse(""), None);

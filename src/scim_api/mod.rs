@@ -32,9 +32,8 @@ impl Operation {
             return Operation::UNKNOWN;
         };
         let name = match (endpoint, method) {
-            (Endpoint::Collection(_), &Method::GET) | (Endpoint::Search(_), &Method::POST) => {
-                "list"
-            }
+            (Endpoint::Collection(_), &Method::GET)
+            | (Endpoint::Search(_) | Endpoint::RootSearch, &Method::POST) => "list",
             (Endpoint::Collection(_), &Method::POST) => "create",
             (Endpoint::Resource(..), &Method::GET) => "get",
             (Endpoint::Resource(..), &Method::PUT) => "replace",
@@ -119,6 +118,12 @@ async fn dispatch(
             .list(query)
             .await
         }
+        Endpoint::RootSearch if method == Method::POST => Err(ScimError::new(
+            501,
+            None,
+            "searching all resource types at once is not implemented: \
+             search /Users/.search or /Groups/.search",
+        )),
         Endpoint::Resource(kind, id) => {
             let resources = Resources {
                 call,

@@ -81,7 +81,13 @@ fn coerce_complex(def: &'static AttributeDef, value: Value) -> Value {
         }
         other => return strip_nulls(other),
     };
-    let object = coerce_object(expand_json_value(object), |key| def.sub(key));
+    let mut object = coerce_object(object, |key| def.sub(key));
+    // Expanded once the keys are canonical, so that `"Value"` is found too; the members the JSON
+    // brings are canonicalised in turn, until no `value` holds JSON text (which shrinks each
+    // time), so that normalising twice changes nothing.
+    while let Some(expanded) = expand_json_value(&object) {
+        object = coerce_object(expanded, |key| def.sub(key));
+    }
     let unassigned = object.is_empty()
         || (is_single_reference(def) && object.get("value").is_none_or(|v| v.as_str() == Some("")));
     if unassigned {
@@ -92,18 +98,18 @@ fn coerce_complex(def: &'static AttributeDef, value: Value) -> Value {
 }
 
 /// Entra's role values without the compliance flag: `{"value": "{\"id\":..,\"value\":..}"}`.
-/// A `value` holding a JSON object is replaced by that object's members.
-fn expand_json_value(mut object: Map<String, Value>) -> Map<String, Value> {
+/// The object with such a `value` replaced by the members of the JSON object it holds, or
+/// `None` when `value` holds no JSON object.
+fn expand_json_value(object: &Map<String, Value>) -> Option<Map<String, Value>> {
     let parsed = object
-        .get("value")
-        .and_then(Value::as_str)
+        .get("value")?
+        .as_str()
         .filter(|s| s.trim_start().starts_with('{'))
-        .and_then(|s| serde_json::from_str::<Map<String, Value>>(s).ok());
-    if let Some(parsed) = parsed {
-        object.remove("value");
-        object.extend(parsed);
-    }
-    object
+        .and_then(|s| serde_json::from_str::<Map<String, Value>>(s).ok())?;
+    let mut expanded = object.clone();
+    expanded.remove("value");
+    expanded.extend(parsed);
+    Some(expanded)
 }
 
 /// Removes explicit nulls (RFC 7643 §2.5: null means unassigned) from objects and arrays.
@@ -192,6 +198,14 @@ mod tests {
                 json!([{"value": "{\"id\":\"r1\",\"value\":\"Admin\",\"displayName\":\"Admin\"}"}])
             ),
             json!([{"id": "r1", "value": "Admin", "displayName": "Admin"}])
+        );
+        // Any case of `value`, and JSON text inside JSON text, expand to the same canonical form.
+        assert_eq!(
+            coerce(
+                user_attr("roles"),
+                json!([{"Value": "{\"VALUE\":\"{\\\"value\\\":\\\"Admin\\\"}\",\"Primary\":\"True\"}"}])
+            ),
+            json!([{"value": "Admin", "primary": true}])
         );
         assert_eq!(coerce(user_attr("roles"), json!([])), json!([]));
         assert_eq!(

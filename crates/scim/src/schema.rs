@@ -156,8 +156,8 @@ pub fn attribute(
     urn: Option<&str>,
     name: &str,
 ) -> Option<&'static AttributeDef> {
-    match urn.map(urn::canonicalize) {
-        Some(u) if !urn::is_core(&u) => find(schema_def(&u)?.attributes, name),
+    match urn.map(|u| urn::canonical_schema(u).unwrap_or(u)) {
+        Some(u) if !urn::is_core(u) => find(schema_def(u)?.attributes, name),
         _ => find(COMMON, name).or_else(|| find(core_schema(kind).attributes, name)),
     }
 }

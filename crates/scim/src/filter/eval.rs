@@ -65,13 +65,15 @@ pub(crate) fn get_ci<'a>(object: &'a Value, key: &str) -> Option<&'a Value> {
 /// The values a path reaches in `node`, with multi-valued attributes flattened.
 fn resolve<'a>(node: &'a Value, path: &AttrPath) -> Vec<&'a Value> {
     let container = match &path.urn {
-        Some(u) if !urn::is_core(u) => node
-            .as_object()
-            .and_then(|map| {
+        // The extension's key is nearly always spelt canonically: look that up before
+        // canonicalising every key (this runs once per resource when filtering a list).
+        Some(u) if !urn::is_core(u) => node.as_object().and_then(|map| {
+            map.get(u).or_else(|| {
                 map.iter()
                     .find(|(k, _)| urn::canonical_schema(k).unwrap_or(k) == u)
+                    .map(|(_, v)| v)
             })
-            .map(|(_, v)| v),
+        }),
         _ => Some(node),
     };
     let Some(value) = container.and_then(|c| get_ci(c, &path.attr)) else {
@@ -125,10 +127,13 @@ fn compare(actual: &Value, op: CompareOp, expected: &Value, case_exact: bool) ->
         },
         other => other,
     };
-    match (as_bool(actual), expected) {
-        (Some(a), Value::Bool(e)) => return matches!(op, CompareOp::Eq) && a == *e,
-        (_, Value::Bool(_)) => return false,
-        _ => {}
+    // Booleans compare with booleans, either side possibly spelt "True"/"False" by Entra.
+    if actual.is_boolean() || expected.is_boolean() {
+        return match (as_bool(actual), as_bool(expected), op) {
+            (Some(a), Some(e), CompareOp::Eq) => a == e,
+            (Some(a), Some(e), CompareOp::Ne) => a != e,
+            _ => false,
+        };
     }
     match (actual, expected) {
         (Value::String(a), Value::String(e)) if case_exact => compare_str(a, op, e),

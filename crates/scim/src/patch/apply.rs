@@ -367,7 +367,19 @@ fn filter_template(filter: &Filter) -> Map<String, Value> {
                 op: CompareOp::Eq,
                 value,
             } if path.sub_attr.is_none() && !value.is_null() => {
-                out.insert(path.attr.clone(), value.clone());
+                // `primary` is boolean in every multi-valued attribute (RFC 7643 §2.4), and
+                // Entra writes it as "True": the element created holds the boolean.
+                let value = match value.as_str() {
+                    Some(text) if path.attr.eq_ignore_ascii_case("primary") => {
+                        match text.to_ascii_lowercase().as_str() {
+                            "true" => Value::Bool(true),
+                            "false" => Value::Bool(false),
+                            _ => value.clone(),
+                        }
+                    }
+                    _ => value.clone(),
+                };
+                out.insert(path.attr.clone(), value);
             }
             _ => {}
         }

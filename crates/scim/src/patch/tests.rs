@@ -473,3 +473,21 @@ proptest! {
         prop_assert_eq!(patched(resource.clone(), &ops), resource);
     }
 }
+
+#[test]
+fn a_filter_on_primary_spelt_true_matches_and_creates_booleans() {
+    let mut user = json!({"roles": [{"value": "Admin", "primary": true}]});
+    let ops = parse_patch(
+        &json!({"schemas": [PATCH_OP], "Operations": [
+            {"op": "replace", "path": "roles[primary eq \"True\"].value", "value": "Viewer"}
+        ]}),
+        ResourceKind::User,
+    )
+    .unwrap();
+    apply_patch(&mut user, &ops).unwrap();
+    assert_eq!(user["roles"], json!([{"value": "Viewer", "primary": true}]));
+
+    let mut empty = json!({});
+    apply_patch(&mut empty, &ops).unwrap();
+    assert_eq!(empty["roles"][0]["primary"], json!(true));
+}
