@@ -120,24 +120,52 @@ async fn demo_prints_working_tenants() {
     assert_eq!(tenant["target"], "meta-networks");
     assert_eq!(tenant["mode"], "translate");
     assert!(tenant["testbed_credentials"]["client_secret"].is_string());
-    let scim_url = tenant["scim_url"].as_str().unwrap();
-    let token = tenant["token"].as_str().unwrap();
+    // The other lines are printed with the first: whatever has not come by then is missing.
+    let mut tenants = vec![tenant];
+    while let Ok(Some(line)) =
+        tokio::time::timeout(std::time::Duration::from_secs(5), lines.recv()).await
+    {
+        tenants.push(serde_json::from_str(&line).expect("a JSON line per tenant"));
+    }
+    let targets: Vec<_> = tenants.iter().map(|t| t["target"].clone()).collect();
+    for target in ["rhombus", "mx3"] {
+        assert!(
+            targets.contains(&target.into()),
+            "{target} missing: {targets:?}"
+        );
+    }
+    // MX3: one URL, a tenant (token and API key) per organisation.
+    let mx3: Vec<_> = tenants.iter().filter(|t| t["target"] == "mx3").collect();
+    assert_eq!(mx3.len(), 2);
+    assert_eq!(mx3[0]["scim_url"], mx3[1]["scim_url"]);
+    assert_ne!(
+        mx3[0]["testbed_credentials"]["api_key"],
+        mx3[1]["testbed_credentials"]["api_key"]
+    );
 
+    // Every printed URL and token passes Entra's Test Connection.
     let client = reqwest::Client::new();
-    let url = format!("{scim_url}/Users?filter=userName+eq+%22probe%22");
-    let started = std::time::Instant::now();
-    let response = loop {
-        match client.get(&url).bearer_auth(token).send().await {
-            Ok(r) => break r,
-            Err(_) if started.elapsed().as_secs() < 30 => {
-                tokio::time::sleep(std::time::Duration::from_millis(100)).await
+    let mut answers = Vec::new();
+    for tenant in &tenants {
+        let scim_url = tenant["scim_url"].as_str().unwrap();
+        let token = tenant["token"].as_str().unwrap();
+        let url = format!("{scim_url}/Users?filter=userName+eq+%22probe%22");
+        let started = std::time::Instant::now();
+        let response = loop {
+            match client.get(&url).bearer_auth(token).send().await {
+                Ok(r) => break r,
+                Err(_) if started.elapsed().as_secs() < 30 => {
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await
+                }
+                Err(e) => panic!("demo gateway never answered: {e}"),
             }
-            Err(e) => panic!("demo gateway never answered: {e}"),
-        }
-    };
-    let (status, body) = read(response).await;
+        };
+        answers.push((tenant["tenant"].clone(), read(response).await));
+    }
     let _ = child.kill();
     let _ = child.wait();
-    assert_eq!(status, 200, "{body}");
-    assert_eq!(body["totalResults"], 0);
+    for (tenant, (status, body)) in answers {
+        assert_eq!(status, 200, "{tenant}: {body}");
+        assert_eq!(body["totalResults"], 0, "{tenant}");
+    }
 }

@@ -21,16 +21,37 @@ async fn editable() -> Editable {
     let script = meta.gateway.dir.path().join("meta-networks.rhai");
     std::fs::copy(repo_path("adapters/meta-networks.rhai"), &script).unwrap();
     let text = std::fs::read_to_string(&config).unwrap();
-    let original = repo_path("adapters/meta-networks.rhai").display().to_string();
-    std::fs::write(&config, text.replace(&original, &script.display().to_string())).unwrap();
+    let original = repo_path("adapters/meta-networks.rhai")
+        .display()
+        .to_string();
+    std::fs::write(
+        &config,
+        text.replace(&original, &script.display().to_string()),
+    )
+    .unwrap();
     wait_for_reloads(&meta, "success", 1).await;
-    Editable { meta, config, script }
+    Editable {
+        meta,
+        config,
+        script,
+    }
 }
 
 async fn reloads(meta: &MetaSetup, result: &str) -> u64 {
-    let text = meta.client.get(format!("{}/metrics", meta.gateway.admin_url)).send().await.unwrap().text().await.unwrap();
+    let text = meta
+        .client
+        .get(format!("{}/metrics", meta.gateway.admin_url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     let prefix = format!("scimitar_config_reloads_total{{result=\"{result}\"}} ");
-    text.lines().find_map(|l| l.strip_prefix(&prefix)).and_then(|v| v.trim().parse().ok()).unwrap_or(0)
+    text.lines()
+        .find_map(|l| l.strip_prefix(&prefix))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0)
 }
 
 async fn wait_for_reloads(meta: &MetaSetup, result: &str, at_least: u64) {
@@ -49,10 +70,21 @@ async fn an_edited_config_takes_effect_without_a_restart() {
     // A second token, added to the config file.
     let (token, hash) = new_token();
     let text = std::fs::read_to_string(&e.config).unwrap();
-    let text = text.replacen("token_hashes = [\"", &format!("token_hashes = [\"{hash}\", \""), 1);
+    let text = text.replacen(
+        "token_hashes = [\"",
+        &format!("token_hashes = [\"{hash}\", \""),
+        1,
+    );
     std::fs::write(&e.config, text).unwrap();
     wait_for_reloads(&e.meta, "success", 2).await;
-    let response = e.meta.client.get(format!("{}/Users?filter=userName+eq+%22x%22", e.meta.scim)).bearer_auth(&token).send().await.unwrap();
+    let response = e
+        .meta
+        .client
+        .get(format!("{}/Users?filter=userName+eq+%22x%22", e.meta.scim))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 200);
     let (status, _) = e.meta.get("/Users?filter=userName+eq+%22x%22").await;
     assert_eq!(status, 200, "the first token still works");
@@ -63,9 +95,15 @@ async fn a_broken_script_is_refused_and_the_running_one_stays() {
     let e = editable().await;
     std::fs::write(&e.script, "fn get_user(id) { let = ; }").unwrap();
     wait_for_reloads(&e.meta, "failure", 1).await;
-    let (status, body) = e.meta.post("/Users", entra_user("ana@contoso.com", "Ana", "Ash", None)).await;
+    let (status, body) = e
+        .meta
+        .post("/Users", entra_user("ana@contoso.com", "Ana", "Ash", None))
+        .await;
     assert_eq!(status, 201, "the running adapter still serves: {body}");
-    assert!(e.meta.gateway.log().contains("configuration refused"), "the refusal is logged");
+    assert!(
+        e.meta.gateway.log().contains("configuration refused"),
+        "the refusal is logged"
+    );
 }
 
 #[tokio::test]
@@ -74,14 +112,24 @@ async fn an_edited_script_takes_effect_and_requests_in_flight_finish() {
     let (status, _) = e.meta.get("/Users?filter=userName+eq+%22warm%22").await;
     assert_eq!(status, 200);
     // A request that the target will hold for 1.5 s, started before the edit.
-    e.meta.inject_fault(json!({"delay_ms": 1500, "count": 1})).await;
+    e.meta
+        .inject_fault(json!({"delay_ms": 1500, "count": 1}))
+        .await;
     let slow = {
         let client = e.meta.client.clone();
         let url = format!("{}/Users", e.meta.scim);
         let token = e.meta.token.clone();
         let body = entra_user("slow@contoso.com", "Slow", "Request", None).to_string();
         tokio::spawn(async move {
-            client.post(url).bearer_auth(token).header("content-type", SCIM_JSON).body(body).send().await.unwrap().status()
+            client
+                .post(url)
+                .bearer_auth(token)
+                .header("content-type", SCIM_JSON)
+                .body(body)
+                .send()
+                .await
+                .unwrap()
+                .status()
         })
     };
     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -94,17 +142,30 @@ async fn an_edited_script_takes_effect_and_requests_in_flight_finish() {
     );
     std::fs::write(&e.script, script).unwrap();
     wait_for_reloads(&e.meta, "success", 2).await;
-    let (status, body) = e.meta.post("/Users", entra_user("new@contoso.com", "New", "Script", None)).await;
+    let (status, body) = e
+        .meta
+        .post(
+            "/Users",
+            entra_user("new@contoso.com", "New", "Script", None),
+        )
+        .await;
     assert_scim_error(status, &body, 400, Some("invalidValue"));
     assert_eq!(body["detail"], "creates are paused by the new script");
-    assert_eq!(slow.await.unwrap(), 201, "the request in flight finished with the old script");
+    assert_eq!(
+        slow.await.unwrap(),
+        201,
+        "the request in flight finished with the old script"
+    );
 }
 
 #[tokio::test]
 async fn sighup_reloads() {
     let e = editable().await;
     let before = reloads(&e.meta, "success").await;
-    let status = std::process::Command::new("kill").args(["-HUP", &e.meta.gateway.pid().to_string()]).status().unwrap();
+    let status = std::process::Command::new("kill")
+        .args(["-HUP", &e.meta.gateway.pid().to_string()])
+        .status()
+        .unwrap();
     assert!(status.success());
     wait_for_reloads(&e.meta, "success", before + 1).await;
     let (status, _) = e.meta.get("/Users?filter=userName+eq+%22x%22").await;

@@ -3,7 +3,7 @@
 #![allow(dead_code)] // each test file uses a different part of the harness
 
 use reqwest::{Client, Method, Response, StatusCode};
-use scimitar_testbeds::{meta_networks, Testbed};
+use scimitar_testbeds::{maptician, mediusflow, meta_networks, mx3, rhombus, Testbed};
 use serde_json::{json, Value};
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
@@ -155,11 +155,11 @@ pub async fn wait_until_up(url: &str) {
     panic!("{url} did not come up within 30 s");
 }
 
-/// A Meta Networks testbed and a gateway with one Meta Networks tenant in front of it.
-pub struct MetaSetup {
+/// A testbed and a gateway with one translate-mode tenant in front of it, with a client that
+/// calls the tenant as Entra does and reads the testbed's native state.
+pub struct Setup {
     pub testbed: Testbed,
     pub gateway: Gateway,
-    pub idp_id: String,
     /// The tenant's SCIM base URL, as Entra's Tenant URL.
     pub scim: String,
     pub token: String,
@@ -168,52 +168,72 @@ pub struct MetaSetup {
     _secrets: tempfile::TempDir,
 }
 
-pub async fn meta_setup() -> MetaSetup {
-    meta_setup_with("").await
-}
+/// Upstream secrets written to files (the gateway's `{ file = ... }` secrets), one per
+/// `(name, value)`; the folder lives as long as the [`Setup`] that gets it.
+pub struct SecretFiles(tempfile::TempDir);
 
-pub async fn meta_setup_with(extra_toml: &str) -> MetaSetup {
-    let options = meta_networks::Options::default();
-    let idp_id = options.idp_ids[0].clone();
-    let client_id = options.client_id.clone();
-    let client_secret = options.client_secret.clone();
-    let testbed = meta_networks::start(SocketAddr::from(([127, 0, 0, 1], 0)), options)
-        .await
-        .unwrap();
-    let (token, _) = new_token();
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("id"), &client_id).unwrap();
-    std::fs::write(dir.path().join("secret"), &client_secret).unwrap();
-    let spec = TenantSpec {
-        name: "meta".into(),
-        route: "/v1/scim/{idp_id}".into(),
-        script: repo_path("adapters/meta-networks.rhai"),
-        token: token.clone(),
-        upstream_toml: format!(
-            "base_url = \"{}\"\ntimeout_secs = 3\n[tenants.upstream.auth]\nkind = \"oauth2_client_credentials\"\n\
-             token_url = \"/v1/oauth/token\"\nencoding = \"json\"\nclient_id = {{ file = \"{}\" }}\nclient_secret = {{ file = \"{}\" }}\n",
-            testbed.url,
-            dir.path().join("id").display(),
-            dir.path().join("secret").display()
-        ),
-        settings_toml: format!("default_region = \"US\"\nidp_ids = [\"{idp_id}\"]\n"),
-    };
-    let gateway = start_gateway(&[spec], extra_toml).await;
-    let scim = format!("{}/v1/scim/{idp_id}", gateway.url);
-    MetaSetup {
-        testbed,
-        gateway,
-        idp_id,
-        scim,
-        token,
-        client: Client::new(),
-        _secrets: dir,
+impl SecretFiles {
+    pub fn new(secrets: &[(&str, &str)]) -> SecretFiles {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, value) in secrets {
+            std::fs::write(dir.path().join(name), value).unwrap();
+        }
+        SecretFiles(dir)
+    }
+
+    /// `{ file = "<path>" }`, for the tenant's upstream TOML.
+    pub fn toml(&self, name: &str) -> String {
+        format!("{{ file = \"{}\" }}", self.0.path().join(name).display())
     }
 }
 
-impl MetaSetup {
+/// Starts the gateway with `tenant` (whose calls go to `testbed`); `scim_path` is the tenant's
+/// concrete base path (its route with any parameters filled in).
+pub async fn serve_tenant(
+    testbed: Testbed,
+    tenant: TenantSpec,
+    scim_path: &str,
+    secrets: SecretFiles,
+    extra_toml: &str,
+) -> Setup {
+    serve_tenants(testbed, vec![tenant], scim_path, secrets, extra_toml).await
+}
+
+/// Like [`serve_tenant`] with several tenants on one gateway (e.g. one per organisation,
+/// sharing a route); the [`Setup`] calls the first, [`Setup::send_as`] any by its token.
+pub async fn serve_tenants(
+    testbed: Testbed,
+    tenants: Vec<TenantSpec>,
+    scim_path: &str,
+    secrets: SecretFiles,
+    extra_toml: &str,
+) -> Setup {
+    let gateway = start_gateway(&tenants, extra_toml).await;
+    let first = tenants.into_iter().next().expect("at least one tenant");
+    Setup {
+        scim: format!("{}{scim_path}", gateway.url),
+        token: first.token,
+        testbed,
+        gateway,
+        client: Client::new(),
+        _secrets: secrets.0,
+    }
+}
+
+impl Setup {
     pub async fn send(
         &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        self.send_as(&self.token, method, path, body).await
+    }
+
+    /// A call with another tenant's token, to the same SCIM URL.
+    pub async fn send_as(
+        &self,
+        token: &str,
         method: Method,
         path: &str,
         body: Option<Value>,
@@ -221,7 +241,7 @@ impl MetaSetup {
         let mut request = self
             .client
             .request(method, format!("{}{path}", self.scim))
-            .bearer_auth(&self.token);
+            .bearer_auth(token);
         if let Some(body) = body {
             request = request
                 .header("content-type", SCIM_JSON)
@@ -236,6 +256,10 @@ impl MetaSetup {
 
     pub async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
         self.send(Method::POST, path, Some(body)).await
+    }
+
+    pub async fn put(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        self.send(Method::PUT, path, Some(body)).await
     }
 
     pub async fn patch(&self, path: &str, body: Value) -> (StatusCode, Value) {
@@ -258,23 +282,14 @@ impl MetaSetup {
             .unwrap()
     }
 
-    pub async fn native_user(&self, email: &str) -> Option<Value> {
+    /// The first object of the state's `collection` whose `field` is `value`.
+    pub async fn native(&self, collection: &str, field: &str, value: &str) -> Option<Value> {
         let state = self.state().await;
-        state["users"]
+        state[collection]
             .as_array()
             .unwrap()
             .iter()
-            .find(|u| u["email"] == email)
-            .cloned()
-    }
-
-    pub async fn native_group(&self, name: &str) -> Option<Value> {
-        let state = self.state().await;
-        state["groups"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|g| g["name"] == name)
+            .find(|item| item[field] == value)
             .cloned()
     }
 
@@ -289,6 +304,207 @@ impl MetaSetup {
             .status();
         assert!(status.is_success(), "fault injection failed: {status}");
     }
+
+    pub async fn clear_faults(&self) {
+        let status = self
+            .client
+            .delete(format!("{}/_testbed/faults", self.testbed.url))
+            .send()
+            .await
+            .unwrap()
+            .status();
+        assert!(status.is_success(), "clearing faults failed: {status}");
+    }
+}
+
+/// A Meta Networks testbed and a gateway with one Meta Networks tenant in front of it.
+pub struct MetaSetup {
+    setup: Setup,
+    pub idp_id: String,
+}
+
+impl std::ops::Deref for MetaSetup {
+    type Target = Setup;
+
+    fn deref(&self) -> &Setup {
+        &self.setup
+    }
+}
+
+pub async fn meta_setup() -> MetaSetup {
+    meta_setup_with("").await
+}
+
+pub async fn meta_setup_with(extra_toml: &str) -> MetaSetup {
+    let options = meta_networks::Options::default();
+    let idp_id = options.idp_ids[0].clone();
+    let secrets = SecretFiles::new(&[
+        ("id", &options.client_id),
+        ("secret", &options.client_secret),
+    ]);
+    let testbed = meta_networks::start(SocketAddr::from(([127, 0, 0, 1], 0)), options)
+        .await
+        .unwrap();
+    let spec = TenantSpec {
+        name: "meta".into(),
+        route: "/v1/scim/{idp_id}".into(),
+        script: repo_path("adapters/meta-networks.rhai"),
+        token: new_token().0,
+        upstream_toml: format!(
+            "base_url = \"{}\"\ntimeout_secs = 3\n[tenants.upstream.auth]\nkind = \"oauth2_client_credentials\"\n\
+             token_url = \"/v1/oauth/token\"\nencoding = \"json\"\nclient_id = {}\nclient_secret = {}\n",
+            testbed.url,
+            secrets.toml("id"),
+            secrets.toml("secret")
+        ),
+        settings_toml: format!("default_region = \"US\"\nidp_ids = [\"{idp_id}\"]\n"),
+    };
+    let path = format!("/v1/scim/{idp_id}");
+    let setup = serve_tenant(testbed, spec, &path, secrets, extra_toml).await;
+    MetaSetup { setup, idp_id }
+}
+
+impl MetaSetup {
+    pub async fn native_user(&self, email: &str) -> Option<Value> {
+        self.native("users", "email", email).await
+    }
+
+    pub async fn native_group(&self, name: &str) -> Option<Value> {
+        self.native("groups", "name", name).await
+    }
+}
+
+/// A MediusFlow testbed and a gateway with one MediusFlow tenant (at `/mediusflow`, users
+/// created with the `Default` configuration unless they name one) in front of it.
+pub async fn mediusflow_setup() -> Setup {
+    let options = mediusflow::Options::default();
+    let secrets = SecretFiles::new(&[
+        ("id", &options.client_id),
+        ("secret", &options.client_secret),
+    ]);
+    let tenant = options.tenant.clone();
+    let testbed = mediusflow::start(SocketAddr::from(([127, 0, 0, 1], 0)), options)
+        .await
+        .unwrap();
+    let spec = TenantSpec {
+        name: "mediusflow".into(),
+        route: "/mediusflow".into(),
+        script: repo_path("adapters/mediusflow.rhai"),
+        token: new_token().0,
+        upstream_toml: format!(
+            "base_url = \"{}/{tenant}/\"\ntimeout_secs = 3\n[tenants.upstream.auth]\n\
+             kind = \"oauth2_client_credentials\"\ntoken_url = \"api/connect/token\"\nencoding = \"form\"\n\
+             scope = \"Integration\"\nclient_id = {}\nclient_secret = {}\n",
+            testbed.url,
+            secrets.toml("id"),
+            secrets.toml("secret")
+        ),
+        settings_toml: "default_configuration = \"Default\"\n".into(),
+    };
+    serve_tenant(testbed, spec, "/mediusflow", secrets, "").await
+}
+
+/// A Maptician testbed and a gateway with one Maptician tenant (at `/maptician`) in front of it.
+pub async fn maptician_setup() -> Setup {
+    let options = maptician::Options::default();
+    let secrets = SecretFiles::new(&[("token", &options.api_token)]);
+    let testbed = maptician::start(SocketAddr::from(([127, 0, 0, 1], 0)), options)
+        .await
+        .unwrap();
+    let spec = TenantSpec {
+        name: "maptician".into(),
+        route: "/maptician".into(),
+        script: repo_path("adapters/maptician.rhai"),
+        token: new_token().0,
+        upstream_toml: format!(
+            "base_url = \"{}\"\ntimeout_secs = 3\n[tenants.upstream.auth]\nkind = \"header\"\n\
+             name = \"Authorization\"\nprefix = \"Bearer \"\nvalue = {}\n",
+            testbed.url,
+            secrets.toml("token")
+        ),
+        settings_toml: String::new(),
+    };
+    serve_tenant(testbed, spec, "/maptician", secrets, "").await
+}
+
+/// `[tenants.upstream]` for a target whose API key travels in one header (`prefix` + key),
+/// `key` being the secret reference (`SecretFiles::toml`).
+fn api_key_upstream(testbed: &Testbed, header: &str, prefix: &str, key: String) -> String {
+    format!(
+        "base_url = \"{}\"\ntimeout_secs = 3\n[tenants.upstream.auth]\nkind = \"header\"\n\
+         name = \"{header}\"\nprefix = \"{prefix}\"\nvalue = {}\n",
+        testbed.url, key
+    )
+}
+
+/// A Rhombus testbed (configured by `options`) and a gateway with one Rhombus tenant (at
+/// `/rhombus`) in front of it.
+pub async fn rhombus_setup(options: rhombus::Options) -> Setup {
+    let secrets = SecretFiles::new(&[("key", &options.api_key)]);
+    let testbed = rhombus::start(SocketAddr::from(([127, 0, 0, 1], 0)), options)
+        .await
+        .unwrap();
+    let spec = TenantSpec {
+        name: "rhombus".into(),
+        route: "/rhombus".into(),
+        script: repo_path("adapters/rhombus.rhai"),
+        token: new_token().0,
+        upstream_toml: api_key_upstream(&testbed, "x-auth-apikey", "", secrets.toml("key")),
+        settings_toml: String::new(),
+    };
+    serve_tenant(testbed, spec, "/rhombus", secrets, "").await
+}
+
+/// An MX3 testbed with two organisations and a gateway with one tenant per organisation,
+/// both at `/mx3`: [`Setup`] calls the first, `other_token` opens the second.
+pub struct Mx3Setup {
+    setup: Setup,
+    pub other_token: String,
+}
+
+impl std::ops::Deref for Mx3Setup {
+    type Target = Setup;
+
+    fn deref(&self) -> &Setup {
+        &self.setup
+    }
+}
+
+pub async fn mx3_setup() -> Mx3Setup {
+    let options = mx3::Options::default();
+    let testbed = mx3::start(SocketAddr::from(([127, 0, 0, 1], 0)), options.clone())
+        .await
+        .unwrap();
+    let names: Vec<String> = (0..options.organisations.len())
+        .map(|i| format!("key{i}"))
+        .collect();
+    let keys: Vec<(&str, &str)> = names
+        .iter()
+        .zip(&options.organisations)
+        .map(|(name, org)| (name.as_str(), org.api_key.as_str()))
+        .collect();
+    let secrets = SecretFiles::new(&keys);
+    let specs: Vec<TenantSpec> = options
+        .organisations
+        .iter()
+        .zip(&names)
+        .map(|(org, key)| TenantSpec {
+            name: format!("mx3-{}", org.name),
+            route: "/mx3".into(),
+            script: repo_path("adapters/mx3.rhai"),
+            token: new_token().0,
+            upstream_toml: api_key_upstream(&testbed, "Authorization", "Token ", secrets.toml(key)),
+            settings_toml: String::new(),
+        })
+        .collect();
+    let other_token = specs[1].token.clone();
+    let setup = serve_tenants(testbed, specs, "/mx3", secrets, "").await;
+    Mx3Setup { setup, other_token }
+}
+
+/// A SCIM PatchOp body with `operations`.
+pub fn patch_op(operations: Value) -> Value {
+    json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": operations})
 }
 
 pub async fn read(response: Response) -> (StatusCode, Value) {

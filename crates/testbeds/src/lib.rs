@@ -15,8 +15,12 @@
 
 mod control;
 mod faults;
+pub mod maptician;
+pub mod mediusflow;
 pub mod meta_networks;
+pub mod mx3;
 mod random;
+pub mod rhombus;
 mod server;
 mod store;
 mod tokens;

@@ -5,6 +5,7 @@
 //! tenant's allow-list, timeouts, retries, token caching and metrics.
 
 mod http;
+mod ids;
 mod json;
 mod kv;
 mod log;
@@ -16,6 +17,7 @@ pub use scim::PatchHandle;
 
 pub fn register(engine: &mut rhai::Engine) {
     http::register(engine);
+    ids::register(engine);
     json::register(engine);
     kv::register(engine);
     log::register(engine);

@@ -1,4 +1,5 @@
 //! SCIM helpers: `scim_error(...)`, `scim_get(resource, path)` / `scim_values(resource, path)`,
+//! `scim_set(resource, path, value)`,
 //! `scim_normalize(resource, kind)` / `scim_patch_ops(body, kind)` (Entra's dialect made canonical),
 //! the tenant's `setting(name)` / `settings()`, `route_param(name)`, and the `Patch` object
 //! that `patch_user`/`patch_group` receive.
@@ -53,6 +54,20 @@ pub fn register(engine: &mut Engine) {
         |resource: Dynamic, path: &str| -> HostResult<Array> {
             let values = values_at(&to_json(&resource)?, path).map_err(scim_error_to_throw)?;
             Ok(values.iter().map(to_dynamic).collect())
+        },
+    );
+    // The mirror of `scim_get`, so that an adapter maps native fields back by the same SCIM
+    // paths it reads them with: `user = scim_set(user, "addresses[type eq \"work\"].locality",
+    // native.city)` creates the work address when needed. `()` leaves the resource as it is.
+    engine.register_fn(
+        "scim_set",
+        |resource: Dynamic, path: &str, value: Dynamic| -> HostResult<Dynamic> {
+            if value.is_unit() {
+                return Ok(resource);
+            }
+            let set = set_value(to_json(&resource)?, path, to_json(&value)?)
+                .map_err(scim_error_to_throw)?;
+            Ok(to_dynamic(&set))
         },
     );
     // Entra's dialect → canonical SCIM, for proxy hooks that must hand a strict target
@@ -111,4 +126,50 @@ pub fn register(engine: &mut Engine) {
                 Ok(to_dynamic(&json))
             },
         );
+}
+
+/// `resource` with `value` added at the SCIM `path`, as a PATCH `add` would (a filtered path
+/// whose element is missing creates it). Names resolve against the Group schema when the
+/// resource lists it, else the User schema.
+fn set_value(
+    mut resource: serde_json::Value,
+    path: &str,
+    value: serde_json::Value,
+) -> Result<serde_json::Value, ScimError> {
+    let is_group = resource["schemas"]
+        .as_array()
+        .is_some_and(|s| s.iter().any(|u| u == scimitar_scim::GROUP));
+    let kind = if is_group {
+        ResourceKind::Group
+    } else {
+        ResourceKind::User
+    };
+    let body = serde_json::json!({
+        "schemas": [scimitar_scim::urn::PATCH_OP],
+        "Operations": [{ "op": "add", "path": path, "value": value }],
+    });
+    apply_patch(&mut resource, &parse_patch(&body, kind)?)?;
+    Ok(resource)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn set_value_creates_filtered_elements_and_extensions() {
+        let user = json!({"userName": "a"});
+        let user = set_value(user, "addresses[type eq \"work\"].locality", json!("Oslo")).unwrap();
+        let user = set_value(user, "addresses[type eq \"work\"].region", json!("Oslo N")).unwrap();
+        let ext = "urn:ietf:params:scim:schemas:extension:acme:2.0:User";
+        let user = set_value(user, &format!("{ext}:badge"), json!("7")).unwrap();
+        assert_eq!(
+            user["addresses"],
+            json!([{"type": "work", "locality": "Oslo", "region": "Oslo N"}])
+        );
+        assert_eq!(user[ext], json!({"badge": "7"}));
+        let round_trip = values_at(&user, &format!("{ext}:badge")).unwrap();
+        assert_eq!(round_trip, [json!("7")]);
+    }
 }
