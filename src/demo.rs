@@ -129,6 +129,9 @@ auth = {{ token_hashes = ["{hash}"] }}
 [tenants.settings]
 default_region = "US"
 idp_ids = {idp_ids}
+
+[tenants.schema]
+required = ["name.givenName", "name.familyName"]
 "#,
         upstream = meta_networks_upstream(testbed),
         idp_ids = json!(idp_ids),
@@ -235,6 +238,14 @@ client_secret = {{ file = "mediusflow.client_secret" }}
 
 [tenants.settings]
 default_configuration = "Default"
+
+[tenants.schema]
+user_extensions = ["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User", "urn:ietf:params:scim:schemas:extension:medius:2.0:User"]
+
+[[tenants.schema.custom]]
+urn = "urn:ietf:params:scim:schemas:extension:medius:2.0:User"
+name = "MediusUser"
+attributes = ["configurationFilter", "identityProvider", "nameIdentifier", "customFieldText1", "customFieldText2", "customFieldText3", "customFieldText4", "customFieldText5"]
 "#,
         url = testbed.url,
     );
@@ -275,6 +286,9 @@ kind = "header"
 name = "Authorization"
 prefix = "Bearer "
 value = {{ file = "maptician.api_token" }}
+
+[tenants.schema]
+user_extensions = ["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"]
 "#,
         url = testbed.url,
     );
@@ -316,6 +330,9 @@ retries = 3
 kind = "header"
 name = "x-auth-apikey"
 value = {{ file = "rhombus.api_key" }}
+
+[tenants.schema]
+required = ["name.givenName", "name.familyName", "roles"]
 "#,
         url = testbed.url,
     );

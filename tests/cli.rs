@@ -162,6 +162,63 @@ async fn demo_prints_working_tenants() {
         };
         answers.push((tenant["tenant"].clone(), read(response).await));
     }
+    // Discovery tells each tenant's truth: MediusFlow's own extension, Meta's required names.
+    let by_name = |name: &str| tenants.iter().find(|t| t["tenant"] == name).unwrap();
+    let get = |tenant: &serde_json::Value, path: &str| {
+        let url = format!("{}{path}", tenant["scim_url"].as_str().unwrap());
+        client
+            .get(url)
+            .bearer_auth(tenant["token"].as_str().unwrap().to_string())
+            .send()
+    };
+    let medius = "urn:ietf:params:scim:schemas:extension:medius:2.0:User";
+    let (_, types) = read(
+        get(by_name("mediusflow"), "/ResourceTypes/User")
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert!(
+        types["schemaExtensions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["schema"] == medius),
+        "{types}"
+    );
+    let (status, schema) = read(
+        get(by_name("mediusflow"), &format!("/Schemas/{medius}"))
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200, "{schema}");
+    assert!(schema["attributes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|a| a["name"] == "configurationFilter"));
+    let (_, user) = read(
+        get(
+            by_name("meta-networks"),
+            "/Schemas/urn:ietf:params:scim:schemas:core:2.0:User",
+        )
+        .await
+        .unwrap(),
+    )
+    .await;
+    let name = user["attributes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["name"] == "name")
+        .unwrap();
+    assert!(name["subAttributes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|a| a["name"] == "givenName" && a["required"] == true));
+
     let _ = child.kill();
     let _ = child.wait();
     for (tenant, (status, body)) in answers {

@@ -163,6 +163,36 @@ pub struct TenantConfig {
     pub settings: toml::Table,
     #[serde(default)]
     pub limits: TenantLimits,
+    #[serde(default)]
+    pub schema: TenantSchema,
+}
+
+/// What the tenant's target stores beyond the core schemas, for `/Schemas` and
+/// `/ResourceTypes` to tell clients the truth.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TenantSchema {
+    /// Extension schemas of User (e.g. the enterprise extension) the adapter maps.
+    #[serde(default)]
+    pub user_extensions: Vec<String>,
+    #[serde(default)]
+    pub group_extensions: Vec<String>,
+    /// Attributes the target requires beyond `userName` (`name.givenName`,
+    /// `urn:…:User:department`), marked required in `/Schemas`.
+    #[serde(default)]
+    pub required: Vec<String>,
+    /// Extension schemas the gateway has no definition of.
+    #[serde(default)]
+    pub custom: Vec<CustomSchemaConfig>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CustomSchemaConfig {
+    pub urn: String,
+    pub name: String,
+    /// Attribute names; each a single-valued string.
+    pub attributes: Vec<String>,
 }
 
 /// A tenant's own protection; absent values mean no limit.

@@ -3,24 +3,26 @@
 
 use super::message::ScimResponse;
 use crate::tenant::Tenant;
-use scimitar_scim::discovery::{self, Capabilities, ResourceTypeInfo};
+use scimitar_scim::discovery::{self, Capabilities, CustomSchema, ResourceTypeInfo};
 use scimitar_scim::ResourceKind;
 use scimitar_scim::ScimError;
 
-/// A resource type is offered when the adapter can at least read it.
+/// A resource type is offered when the adapter can at least read it, with the extensions
+/// and required attributes the tenant's `[schema]` declares.
 pub fn capabilities(tenant: &Tenant) -> Capabilities {
     let adapter = &tenant.adapter;
+    let declared = &tenant.schema;
     let mut resource_types = Vec::new();
     if adapter.defines("get_user", 1) {
         resource_types.push(ResourceTypeInfo {
             kind: ResourceKind::User,
-            extensions: Vec::new(),
+            extensions: declared.user_extensions.clone(),
         });
     }
     if adapter.defines("get_group", 1) {
         resource_types.push(ResourceTypeInfo {
             kind: ResourceKind::Group,
-            extensions: Vec::new(),
+            extensions: declared.group_extensions.clone(),
         });
     }
     let patch = adapter.defines("patch_user", 2)
@@ -35,6 +37,16 @@ pub fn capabilities(tenant: &Tenant) -> Capabilities {
         etag: false,
         change_password: false,
         resource_types,
+        required: declared.required.clone(),
+        custom_schemas: declared
+            .custom
+            .iter()
+            .map(|c| CustomSchema {
+                urn: c.urn.clone(),
+                name: c.name.clone(),
+                attributes: c.attributes.clone(),
+            })
+            .collect(),
     }
 }
 

@@ -9,7 +9,7 @@ pub use route::{RouteMatch, RouteTemplate};
 
 use crate::adapter::Adapter;
 use crate::auth::TokenHash;
-use crate::config::{Config, Mode, TenantConfig};
+use crate::config::{Config, Mode, TenantConfig, TenantSchema};
 use crate::proxy::ProxyTarget;
 use crate::upstream::UpstreamClient;
 use anyhow::Context;
@@ -31,6 +31,8 @@ pub struct Tenant {
     pub default_region: Option<phonenumber::country::Id>,
     /// Rate and concurrency limits.
     pub protection: Protection,
+    /// What discovery declares beyond the core schemas.
+    pub schema: TenantSchema,
 }
 
 impl Tenant {
@@ -83,6 +85,7 @@ impl Tenant {
             settings,
             default_region,
             protection: Protection::new(&config.limits),
+            schema: config.schema.clone(),
         })
     }
 

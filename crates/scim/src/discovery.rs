@@ -19,6 +19,21 @@ pub struct Capabilities {
     pub etag: bool,
     pub change_password: bool,
     pub resource_types: Vec<ResourceTypeInfo>,
+    /// Attributes the target requires beyond what the schemas require (`name.givenName`,
+    /// `roles`, `urn:…:User:department`): marked `required` in `/Schemas`, so that a client
+    /// learns them before it is refused.
+    pub required: Vec<String>,
+    /// Extension schemas this crate has no definition of, declared by the tenant.
+    pub custom_schemas: Vec<CustomSchema>,
+}
+
+/// A tenant's own extension schema (e.g. MediusFlow's `urn:…:medius:2.0:User`): every
+/// attribute a single-valued, read-write, case-insensitive string.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CustomSchema {
+    pub urn: String,
+    pub name: String,
+    pub attributes: Vec<String>,
 }
 
 /// A resource type the tenant serves, with the extension schema URNs it supports.
@@ -74,7 +89,7 @@ pub fn resource_type(caps: &Capabilities, base_url: &str, name: &str) -> Option<
 /// extension this crate has a definition for.
 pub fn schemas(caps: &Capabilities, base_url: &str) -> Value {
     let all: Vec<Value> = supported_schemas(caps)
-        .filter_map(|urn| schema_with_meta(urn, base_url))
+        .filter_map(|urn| schema_with_meta(caps, urn, base_url))
         .collect();
     let total = all.len();
     list_response(all, total, 1)
@@ -84,7 +99,7 @@ pub fn schemas(caps: &Capabilities, base_url: &str) -> Value {
 pub fn schema(caps: &Capabilities, base_url: &str, urn: &str) -> Option<Value> {
     supported_schemas(caps)
         .find(|s| s.eq_ignore_ascii_case(urn))
-        .and_then(|s| schema_with_meta(s, base_url))
+        .and_then(|s| schema_with_meta(caps, s, base_url))
 }
 
 fn supported_schemas(caps: &Capabilities) -> impl Iterator<Item = &str> {
@@ -93,8 +108,17 @@ fn supported_schemas(caps: &Capabilities) -> impl Iterator<Item = &str> {
     })
 }
 
-fn schema_with_meta(urn: &str, base_url: &str) -> Option<Value> {
-    let mut schema = schema_json(urn)?;
+fn schema_with_meta(caps: &Capabilities, urn: &str, base_url: &str) -> Option<Value> {
+    let mut schema = schema_json(urn).or_else(|| {
+        let custom = caps
+            .custom_schemas
+            .iter()
+            .find(|c| c.urn.eq_ignore_ascii_case(urn))?;
+        Some(custom_schema_json(custom))
+    })?;
+    for path in &caps.required {
+        mark_required(&mut schema, urn, path);
+    }
     let location = format!(
         "{}/Schemas/{}",
         trim(base_url),
@@ -102,6 +126,68 @@ fn schema_with_meta(urn: &str, base_url: &str) -> Option<Value> {
     );
     schema["meta"] = meta("Schema", location);
     Some(schema)
+}
+
+fn custom_schema_json(custom: &CustomSchema) -> Value {
+    let attributes: Vec<Value> = custom
+        .attributes
+        .iter()
+        .map(|name| {
+            json!({
+                "name": name, "type": "string", "multiValued": false,
+                "description": format!("The {name} attribute."), "required": false,
+                "caseExact": false, "mutability": "readWrite", "returned": "default",
+                "uniqueness": "none",
+            })
+        })
+        .collect();
+    json!({
+        "schemas": [crate::urn::SCHEMA],
+        "id": custom.urn,
+        "name": custom.name,
+        "description": format!("{} extension", custom.name),
+        "attributes": attributes,
+    })
+}
+
+/// Sets `required: true` on the attribute (or sub-attribute) `path` names, when it belongs
+/// to the schema `urn` (paths without a URN belong to the core schemas).
+fn mark_required(schema: &mut Value, urn: &str, path: &str) {
+    let (path_urn, rest) = match crate::urn::split_qualified(path) {
+        Some((u, rest)) => (Some(u), rest),
+        None => (None, path),
+    };
+    let belongs = match &path_urn {
+        Some(u) => u.eq_ignore_ascii_case(urn),
+        None => crate::urn::is_core(urn),
+    };
+    if !belongs {
+        return;
+    }
+    // A required sub-attribute makes its parent required too: it cannot be sent without it.
+    let mut names = rest.split('.');
+    let Some(first) = names.next() else { return };
+    let Some(mut attribute) = find_attribute(&mut schema["attributes"], first) else {
+        return;
+    };
+    attribute["required"] = Value::Bool(true);
+    for sub in names {
+        match find_attribute(&mut attribute["subAttributes"], sub) {
+            Some(inner) => {
+                inner["required"] = Value::Bool(true);
+                attribute = inner;
+            }
+            None => return,
+        }
+    }
+}
+
+fn find_attribute<'a>(list: &'a mut Value, name: &str) -> Option<&'a mut Value> {
+    list.as_array_mut()?.iter_mut().find(|a| {
+        a["name"]
+            .as_str()
+            .is_some_and(|n| n.eq_ignore_ascii_case(name))
+    })
 }
 
 fn resource_type_json(info: &ResourceTypeInfo, base_url: &str) -> Value {
@@ -150,7 +236,59 @@ mod tests {
             etag: false,
             change_password: false,
             resource_types,
+            required: vec![],
+            custom_schemas: vec![],
         }
+    }
+
+    #[test]
+    fn declared_requirements_and_custom_schemas_are_published() {
+        let medius = "urn:ietf:params:scim:schemas:extension:medius:2.0:User";
+        let mut caps = caps(false);
+        caps.resource_types[0].extensions.push(medius.into());
+        caps.custom_schemas.push(CustomSchema {
+            urn: medius.into(),
+            name: "MediusUser".into(),
+            attributes: vec!["configurationFilter".into()],
+        });
+        caps.required = vec![
+            "name.givenName".into(),
+            format!("{ENTERPRISE_USER}:department"),
+            format!("{medius}:configurationFilter"),
+        ];
+        let user = schema(&caps, "https://gw", USER).unwrap();
+        let name = user["attributes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["name"] == "name")
+            .unwrap();
+        let given = name["subAttributes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["name"] == "givenName")
+            .unwrap();
+        assert_eq!(given["required"], true);
+        let family = name["subAttributes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["name"] == "familyName")
+            .unwrap();
+        assert_eq!(family["required"], false);
+        let enterprise = schema(&caps, "https://gw", ENTERPRISE_USER).unwrap();
+        let department = enterprise["attributes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["name"] == "department")
+            .unwrap();
+        assert_eq!(department["required"], true);
+        let custom = schema(&caps, "https://gw", medius).unwrap();
+        assert_eq!(custom["attributes"][0]["name"], "configurationFilter");
+        assert_eq!(custom["attributes"][0]["required"], true);
+        assert_eq!(schemas(&caps, "https://gw")["totalResults"], 3);
     }
 
     #[test]

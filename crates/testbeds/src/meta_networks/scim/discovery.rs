@@ -27,6 +27,9 @@ fn capabilities() -> Capabilities {
                 extensions: Vec::new(),
             })
             .collect(),
+        // Meta refuses users without both names.
+        required: vec!["name.givenName".into(), "name.familyName".into()],
+        custom_schemas: Vec::new(),
     }
 }
 
