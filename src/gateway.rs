@@ -28,7 +28,7 @@ impl Gateway {
     pub fn start(config: &Config) -> anyhow::Result<Arc<Gateway>> {
         let scripts = ScriptHost::new(&config.limits, config.server.script_threads)?;
         let store = scripts.io().block_on(Store::open(&config.store.url))?;
-        let http = crate::upstream::shared_http_client()?;
+        let http = crate::upstream::shared_http_client(config.server.upstream_ca_file.as_deref())?;
         let tenants = Tenants::build(config, scripts.engine(), &http)?;
         let log = match &config.provisioning_log {
             settings if settings.enabled => {

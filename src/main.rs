@@ -90,7 +90,8 @@ fn main() -> anyhow::Result<()> {
         Command::Check { config } => {
             let loaded = scimitar::config::Config::load(&config)?;
             let scripts = scimitar::adapter::ScriptHost::new(&loaded.limits, 1)?;
-            let http = scimitar::upstream::shared_http_client()?;
+            let http =
+                scimitar::upstream::shared_http_client(loaded.server.upstream_ca_file.as_deref())?;
             let tenants = scimitar::tenant::Tenants::build(&loaded, scripts.engine(), &http)?;
             eprintln!(
                 "{}: OK, {} tenant(s)",

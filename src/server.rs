@@ -36,6 +36,12 @@ pub fn serve(config_path: &Path, config: &Config) -> anyhow::Result<()> {
         pid_file: format!("/tmp/scimitar-{}.pid", std::process::id()),
         upgrade_sock: format!("/tmp/scimitar-{}-upgrade.sock", std::process::id()),
         grace_period_seconds: Some(config.server.shutdown_grace_secs),
+        // The CA bundle pingora trusts for HTTPS targets (proxy mode); the system's when unset.
+        ca_file: config
+            .server
+            .upstream_ca_file
+            .as_ref()
+            .map(|p| p.display().to_string()),
         graceful_shutdown_timeout_seconds: Some(config.limits.request_timeout_secs),
         ..ServerConf::default()
     };

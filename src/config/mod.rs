@@ -42,6 +42,9 @@ pub struct ServerConfig {
     /// On `SIGTERM`: seconds the gateway keeps running requests in flight after it stopped
     /// accepting new ones.
     pub shutdown_grace_secs: u64,
+    /// PEM bundle of the certificate authorities trusted for HTTPS targets, instead of the
+    /// system's (e.g. a company CA). Relative to the config file.
+    pub upstream_ca_file: Option<PathBuf>,
 }
 
 impl Default for ServerConfig {
@@ -52,6 +55,7 @@ impl Default for ServerConfig {
             threads: 2,
             script_threads: 64,
             shutdown_grace_secs: 10,
+            upstream_ca_file: None,
         }
     }
 }
@@ -316,6 +320,14 @@ impl Config {
     }
 
     fn resolve_paths(&mut self, base: &Path) {
+        if let Some(ca) = self
+            .server
+            .upstream_ca_file
+            .as_mut()
+            .filter(|p| p.is_relative())
+        {
+            *ca = base.join(&*ca);
+        }
         for tenant in &mut self.tenants {
             if let Some(script) = tenant.script.as_mut().filter(|s| s.is_relative()) {
                 *script = base.join(&*script);

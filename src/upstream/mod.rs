@@ -381,11 +381,19 @@ fn host_port(url: &url::Url) -> Option<String> {
 }
 
 /// The HTTP client shared by every tenant: one connection pool, rustls with the same
-/// crypto provider (ring) as pingora.
-pub fn shared_http_client() -> anyhow::Result<reqwest::Client> {
-    reqwest::Client::builder()
+/// crypto provider (ring) as pingora, and the configured CA bundle when there is one.
+pub fn shared_http_client(ca_file: Option<&std::path::Path>) -> anyhow::Result<reqwest::Client> {
+    let mut builder = reqwest::Client::builder()
         .user_agent(concat!("scimitar/", env!("CARGO_PKG_VERSION")))
-        .pool_idle_timeout(Duration::from_secs(60))
-        .build()
-        .context("cannot build the HTTP client")
+        .pool_idle_timeout(Duration::from_secs(60));
+    if let Some(path) = ca_file {
+        let pem = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+        let certificates = reqwest::Certificate::from_pem_bundle(&pem)
+            .with_context(|| format!("{} is not a PEM certificate bundle", path.display()))?;
+        builder = builder.tls_built_in_root_certs(false);
+        for certificate in certificates {
+            builder = builder.add_root_certificate(certificate);
+        }
+    }
+    builder.build().context("cannot build the HTTP client")
 }

@@ -101,11 +101,20 @@ pub async fn start_gateway(tenants: &[TenantSpec], extra_toml: &str) -> Gateway 
 /// Starts `scimitar serve` on free ports with tenant sections written by the caller
 /// (`extra_toml` may hold `[limits]` and the like).
 pub async fn start_gateway_toml(tenants_toml: &str, extra_toml: &str) -> Gateway {
+    start_gateway_config(tenants_toml, "", extra_toml).await
+}
+
+/// The same, with more `[server]` settings.
+pub async fn start_gateway_toml_with_server(tenants_toml: &str, server_toml: &str) -> Gateway {
+    start_gateway_config(tenants_toml, server_toml, "").await
+}
+
+async fn start_gateway_config(tenants_toml: &str, server_toml: &str, extra_toml: &str) -> Gateway {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let admin_port = free_port();
     let toml = format!(
-        "[server]\nlisten = \"127.0.0.1:{port}\"\nadmin_listen = \"127.0.0.1:{admin_port}\"\nthreads = 2\n\n\
+        "[server]\nlisten = \"127.0.0.1:{port}\"\nadmin_listen = \"127.0.0.1:{admin_port}\"\nthreads = 2\n{server_toml}\n\
          [store]\nurl = \"sqlite://state.db\"\n\n{extra_toml}\n{tenants_toml}"
     );
     let config = dir.path().join("scimitar.toml");
