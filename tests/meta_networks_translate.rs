@@ -59,6 +59,8 @@ async fn user_lifecycle_match_create_update_disable_enable_delete() {
     assert!(id.starts_with("usr-"));
     assert_eq!(created["userName"], "alice@contoso.com");
     assert_eq!(created["meta"]["resourceType"], "User");
+    let first_version = created["meta"]["version"].as_str().unwrap().to_string();
+    assert!(first_version.starts_with("W/\""), "{first_version}");
     assert!(created["meta"]["location"]
         .as_str()
         .unwrap()
@@ -99,6 +101,7 @@ async fn user_lifecycle_match_create_update_disable_enable_delete() {
         )
         .await;
     assert_eq!(status, 200, "{body}");
+    assert_ne!(body["meta"]["version"], first_version.as_str(), "meta.version follows changes");
     let native = meta.native_user("alice@contoso.com").await.unwrap();
     assert_eq!(native["given_name"], "Alicia");
     assert_eq!(native["phone"], "+442079460018");

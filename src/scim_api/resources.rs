@@ -284,13 +284,27 @@ impl Resources<'_> {
             noun_plural(self.kind),
             urlencode(&id)
         );
+        let version = version_of(&map);
         let meta = map.entry("meta").or_insert_with(|| json!({}));
         if let Value::Object(meta) = meta {
             meta.insert("resourceType".into(), resource_type.into());
             meta.insert("location".into(), location.into());
+            meta.entry("version").or_insert(version.into());
         }
         Ok(Value::Object(map))
     }
+}
+
+/// A weak entity tag of the resource's content (its `meta` left out), for `meta.version`
+/// when the target has no version of its own: it changes exactly when the resource does.
+fn version_of(resource: &serde_json::Map<String, Value>) -> String {
+    use sha2::Digest;
+    let mut hasher = sha2::Sha256::new();
+    for (key, value) in resource.iter().filter(|(k, _)| k.as_str() != "meta") {
+        hasher.update(key.as_bytes());
+        hasher.update(value.to_string().as_bytes());
+    }
+    format!("W/\"{}\"", hex::encode(&hasher.finalize()[..8]))
 }
 
 fn core_schema(kind: ResourceKind) -> &'static str {
