@@ -101,7 +101,11 @@ async fn user_lifecycle_match_create_update_disable_enable_delete() {
         )
         .await;
     assert_eq!(status, 200, "{body}");
-    assert_ne!(body["meta"]["version"], first_version.as_str(), "meta.version follows changes");
+    assert_ne!(
+        body["meta"]["version"],
+        first_version.as_str(),
+        "meta.version follows changes"
+    );
     let native = meta.native_user("alice@contoso.com").await.unwrap();
     assert_eq!(native["given_name"], "Alicia");
     assert_eq!(native["phone"], "+442079460018");
