@@ -73,6 +73,11 @@ pub fn normalize_resource(body: Value, kind: ResourceKind) -> Result<Value, Scim
     out.retain(|key, _| {
         schema::attribute(kind, None, key).is_none_or(|d| d.mutability != Mutability::ReadOnly)
     });
+    for (key, value) in &out {
+        if let Some(def) = schema::attribute(kind, None, key) {
+            check_shape(def, value)?;
+        }
+    }
     for (ext, attrs) in extensions {
         let Value::Object(attrs) = attrs else {
             continue;
@@ -89,6 +94,39 @@ pub fn normalize_resource(body: Value, kind: ResourceKind) -> Result<Value, Scim
         schemas.into_iter().map(Value::String).collect(),
     );
     Ok(Value::Object(out))
+}
+
+/// A value of the wrong JSON type for its attribute (`"name": "Ann"`) is the client's error,
+/// said plainly, rather than something an adapter trips over.
+fn check_shape(def: &schema::AttributeDef, value: &Value) -> Result<(), ScimError> {
+    let elements: Vec<&Value> = match (def.multi_valued, value) {
+        (true, Value::Array(items)) => items.iter().collect(),
+        (true, _) => return Err(shape_error(def, "a list")),
+        (false, value) => vec![value],
+    };
+    let expected = match def.kind {
+        schema::AttrType::Complex => ("an object", elements.iter().all(|v| v.is_object())),
+        schema::AttrType::Boolean => ("a boolean", elements.iter().all(|v| v.is_boolean())),
+        schema::AttrType::Integer | schema::AttrType::Decimal => {
+            ("a number", elements.iter().all(|v| v.is_number()))
+        }
+        _ => ("a string", elements.iter().all(|v| v.is_string())),
+    };
+    match expected {
+        (_, true) => Ok(()),
+        (what, false) if def.multi_valued => Err(shape_error(
+            def,
+            &format!(
+                "a list of {}",
+                what.trim_start_matches("an ").trim_start_matches("a ")
+            ),
+        )),
+        (what, false) => Err(shape_error(def, what)),
+    }
+}
+
+fn shape_error(def: &schema::AttributeDef, expected: &str) -> ScimError {
+    ScimError::invalid_value(format!("\"{}\" must be {expected}", def.name))
 }
 
 fn extension_object<'a>(
@@ -200,5 +238,33 @@ mod tests {
         let err =
             normalize_resource(json!({ENTERPRISE_USER: "x"}), ResourceKind::User).unwrap_err();
         assert_eq!(err.status, 400);
+    }
+}
+
+#[cfg(test)]
+mod shape_tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn wrong_types_are_invalid_value() {
+        for body in [
+            json!({"userName": "a", "name": "Ann"}),
+            json!({"userName": "a", "emails": "a@b.c"}),
+            json!({"userName": 7}),
+            json!({"userName": "a", "active": "maybe"}),
+        ] {
+            let err = normalize_resource(body.clone(), ResourceKind::User).unwrap_err();
+            assert_eq!(
+                (err.status, err.scim_type.as_deref()),
+                (400, Some("invalidValue")),
+                "{body}"
+            );
+        }
+        assert!(normalize_resource(
+            json!({"userName": "a", "active": "False", "name": {"givenName": "A"}}),
+            ResourceKind::User
+        )
+        .is_ok());
     }
 }
