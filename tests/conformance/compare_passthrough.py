@@ -25,28 +25,34 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_for(url: str, token: str | None = None) -> None:
+def wait_for(url: str, token: str | None = None, process: subprocess.Popen | None = None) -> bool:
+    """Waits (60 s at most) for any answer below 500; False when `process` exits first."""
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            return False
         try:
             if httpx2.get(url, headers=headers, timeout=2).status_code < 500:
-                return
+                return True
         except httpx2.TransportError:
             time.sleep(0.1)
     sys.exit(f"compare_passthrough: {url} did not come up within 60 s")
 
 
 def start_scim2_server(bin_dir: Path) -> tuple[subprocess.Popen, str, str]:
-    port, token = free_port(), secrets.token_urlsafe(32)
-    server = subprocess.Popen(
-        [bin_dir / "scim2-server", "--hostname", "127.0.0.1", "--port", str(port), "--bearer-token", token],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    wait_for(f"{url}/ServiceProviderConfig", token)
-    return server, url, token
+    # A free port can be taken between picking and binding it: try a few.
+    for _ in range(3):
+        port, token = free_port(), secrets.token_urlsafe(32)
+        server = subprocess.Popen(
+            [bin_dir / "scim2-server", "--hostname", "127.0.0.1", "--port", str(port), "--bearer-token", token],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        url = f"http://127.0.0.1:{port}"
+        if wait_for(f"{url}/ServiceProviderConfig", token, server):
+            return server, url, token
+    sys.exit("compare_passthrough: scim2-server did not start on three ports in a row")
 
 
 def start_gateway(binary: str, work: Path, upstream_url: str, upstream_token: str) -> tuple[subprocess.Popen, str, str]:
@@ -82,7 +88,8 @@ value = {{ file = "upstream-token" }}
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    wait_for(f"http://127.0.0.1:{admin}/healthz")
+    if not wait_for(f"http://127.0.0.1:{admin}/healthz", process=gateway):
+        sys.exit("compare_passthrough: the gateway exited at start (a port taken?)")
     return gateway, f"http://127.0.0.1:{port}/scim", token
 
 
