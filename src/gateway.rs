@@ -30,6 +30,9 @@ impl Gateway {
         let store = scripts.io().block_on(Store::open(&config.store.url))?;
         let http = crate::upstream::shared_http_client(config.server.upstream_ca_file.as_deref())?;
         let tenants = Tenants::build(config, scripts.engine(), &http)?;
+        tenants
+            .iter()
+            .for_each(|t| crate::metrics::register_tenant(&t.name));
         let log = match &config.provisioning_log {
             settings if settings.enabled => {
                 let retention = Duration::from_secs(settings.retention_days * 86_400);
@@ -57,6 +60,9 @@ impl Gateway {
     /// (Listeners, store, limits and the provisioning log keep their start-up settings.)
     pub fn reload(&self, config: &Config) -> anyhow::Result<usize> {
         let tenants = Tenants::build(config, self.scripts.engine(), &self.http)?;
+        tenants
+            .iter()
+            .for_each(|t| crate::metrics::register_tenant(&t.name));
         let count = tenants.iter().count();
         self.tenants.store(Arc::new(tenants));
         Ok(count)

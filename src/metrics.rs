@@ -125,6 +125,14 @@ pub fn render() -> String {
     String::from_utf8(out).unwrap_or_default()
 }
 
+/// Creates a tenant's refusal series at zero, so that `rate()` and `increase()` see even
+/// the first burst of 401s after a start (Entra provisions in bursts).
+pub fn register_tenant(tenant: &str) {
+    for reason in ["unauthorized", "rate_limited", "concurrency"] {
+        REJECTED.with_label_values(&[tenant, reason]);
+    }
+}
+
 /// The label for an HTTP status: its class, which keeps the series few.
 pub fn status_class(status: u16) -> &'static str {
     match status {

@@ -152,7 +152,7 @@ impl ProxyHttp for ScimFront {
         ctx: &mut RequestCtx,
     ) -> Result<()> {
         match ctx.proxy.as_mut() {
-            Some(state) => proxy::upstream_head(&self.gateway, state, upstream).await,
+            Some(state) => proxy::upstream_head(state, upstream).await,
             None => Ok(()),
         }
     }

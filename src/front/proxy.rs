@@ -180,11 +180,7 @@ pub async fn prepare(
 
 /// The upstream request head: method, path, the gateway's credentials instead of the
 /// client's, the target's `Host`, and chunked framing when the body will be rewritten.
-pub async fn upstream_head(
-    gateway: &Gateway,
-    state: &mut ProxyState,
-    upstream: &mut RequestHeader,
-) -> Result<()> {
+pub async fn upstream_head(state: &mut ProxyState, upstream: &mut RequestHeader) -> Result<()> {
     let method = http::Method::from_bytes(state.request.method.as_bytes())
         .map_err(|_| Error::explain(InternalError, "on_request set an invalid method"))?;
     let uri: http::Uri = state
@@ -210,14 +206,8 @@ pub async fn upstream_head(
         .as_ref()
         .ok_or_else(|| Error::explain(InternalError, "no proxy target"))?;
     upstream.insert_header(http::header::HOST, target.host_header())?;
-    let upstream_client = state.tenant.upstream.clone();
-    let credential = gateway
-        .scripts
-        .io()
-        .spawn(async move { upstream_client.credential_header().await })
-        .await
-        .map_err(|_| Error::explain(InternalError, "credential task failed"))?;
-    match credential {
+    // Usually a cached token; the rare fetch runs right here on pingora's runtime.
+    match state.tenant.upstream.credential_header().await {
         Ok(Some((name, value))) => upstream.insert_header(name, value)?,
         Ok(None) => {}
         Err(scim) => {
