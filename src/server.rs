@@ -54,7 +54,7 @@ pub fn serve(config_path: &Path, config: &Config) -> anyhow::Result<()> {
         "scim",
     );
     front.add_tcp(&config.server.listen);
-    server.add_service(front);
+    let scim = server.add_service(front);
 
     let health = HealthChecks::new(gateway.clone());
     server.add_service(background_service("upstream health checks", health));
@@ -64,7 +64,10 @@ pub fn serve(config_path: &Path, config: &Config) -> anyhow::Result<()> {
         HttpServer::new_app(AdminApp::new(gateway)),
     );
     admin.add_tcp(&config.server.admin_listen);
-    server.add_service(admin);
+    // The admin listener starts after the SCIM service, so that `/healthz` rarely answers
+    // before the SCIM listener does.
+    let admin = server.add_service(admin);
+    admin.add_dependency(&scim);
 
     tracing::info!(listen = %config.server.listen, admin = %config.server.admin_listen, "scimitar serving");
     server.run_forever()

@@ -90,6 +90,8 @@ value = {{ file = "upstream-token" }}
     )
     if not wait_for(f"http://127.0.0.1:{admin}/healthz", process=gateway):
         sys.exit("compare_passthrough: the gateway exited at start (a port taken?)")
+    if not wait_for(f"http://127.0.0.1:{port}/scim/ServiceProviderConfig", process=gateway):
+        sys.exit("compare_passthrough: the gateway exited at start (a port taken?)")
     return gateway, f"http://127.0.0.1:{port}/scim", token
 
 

@@ -136,7 +136,23 @@ async fn start_gateway_config(tenants_toml: &str, server_toml: &str, extra_toml:
         dir,
     };
     wait_until_up(&format!("{}/healthz", gateway.admin_url)).await;
+    wait_until_listening(port).await;
     gateway
+}
+
+/// pingora binds the SCIM listener a moment after the admin one may already answer.
+async fn wait_until_listening(port: u16) {
+    let started = Instant::now();
+    while tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .is_err()
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "port {port} never accepted a connection"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 pub fn hash_of(token: &str) -> String {
