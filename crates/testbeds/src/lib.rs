@@ -14,6 +14,7 @@
 //! shut down or dropped.
 
 mod control;
+mod extract;
 mod faults;
 pub mod maptician;
 pub mod mediusflow;

@@ -3,15 +3,15 @@
 
 use std::sync::Arc;
 
-use axum::extract::{FromRequest, FromRequestParts, Query, Request, State};
-use axum::http::{request::Parts, StatusCode};
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde::de::DeserializeOwned;
 use serde_json::json;
 
 use super::Maptician;
+use crate::extract::Conventions;
 use crate::tokens;
 
 /// `{"detail":"..."}` with its status.
@@ -40,33 +40,19 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// A JSON request body of type `T`; anything else is a 400.
-pub(super) struct JsonBody<T>(pub T);
+impl Conventions for Arc<Maptician> {
+    type Error = ApiError;
 
-impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
-    type Rejection = ApiError;
-
-    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
-        let bytes = axum::body::Bytes::from_request(request, state)
-            .await
-            .map_err(|rejection| ApiError::new(rejection.status(), rejection.body_text()))?;
-        serde_json::from_slice(&bytes)
-            .map(JsonBody)
-            .map_err(|e| ApiError::bad_request(format!("JSON parse error - {e}")))
+    fn unreadable_body(status: StatusCode, reason: String) -> ApiError {
+        ApiError::new(status, reason)
     }
-}
 
-/// Query parameters of type `T`; a malformed query is a 400.
-pub(super) struct Params<T>(pub T);
+    fn bad_json(error: serde_json::Error) -> ApiError {
+        ApiError::bad_request(format!("JSON parse error - {error}"))
+    }
 
-impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Params<T> {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
-        Query::from_request_parts(parts, state)
-            .await
-            .map(|Query(params)| Params(params))
-            .map_err(|rejection| ApiError::bad_request(rejection.body_text()))
+    fn bad_query(reason: String) -> ApiError {
+        ApiError::bad_request(reason)
     }
 }
 

@@ -8,9 +8,10 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::api::{ApiError, JsonBody, Params};
+use super::api::ApiError;
 use super::model::{blank, email, merged, Fields, Occupant};
 use super::{Db, Maptician};
+use crate::extract::{JsonBody, Params};
 use crate::random;
 
 /// What a bulk item asks for.

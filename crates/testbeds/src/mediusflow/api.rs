@@ -2,13 +2,15 @@
 //! request extractors that answer in that shape, and `?skip=&take=` paging with
 //! `X-Total-Count`.
 
-use axum::extract::{FromRequest, FromRequestParts, Query, Request};
-use axum::http::{request::Parts, HeaderValue, StatusCode};
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
+use std::sync::Arc;
+
+use super::Medius;
+use crate::extract::Conventions;
 
 /// `{"Message":"..."}` with its status.
 #[derive(Debug)]
@@ -44,33 +46,19 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// A JSON request body of type `T`; anything else is a 400.
-pub(super) struct JsonBody<T>(pub T);
+impl Conventions for Arc<Medius> {
+    type Error = ApiError;
 
-impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
-    type Rejection = ApiError;
-
-    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
-        let bytes = axum::body::Bytes::from_request(request, state)
-            .await
-            .map_err(|rejection| ApiError::new(rejection.status(), rejection.body_text()))?;
-        serde_json::from_slice(&bytes)
-            .map(JsonBody)
-            .map_err(|e| ApiError::bad_request(format!("The request is invalid: {e}")))
+    fn unreadable_body(status: StatusCode, reason: String) -> ApiError {
+        ApiError::new(status, reason)
     }
-}
 
-/// Query parameters of type `T`; a malformed query is a 400.
-pub(super) struct Params<T>(pub T);
+    fn bad_json(error: serde_json::Error) -> ApiError {
+        ApiError::bad_request(format!("The request is invalid: {error}"))
+    }
 
-impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Params<T> {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
-        Query::from_request_parts(parts, state)
-            .await
-            .map(|Query(params)| Params(params))
-            .map_err(|rejection| ApiError::bad_request(rejection.body_text()))
+    fn bad_query(reason: String) -> ApiError {
+        ApiError::bad_request(reason)
     }
 }
 

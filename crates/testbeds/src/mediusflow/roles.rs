@@ -10,9 +10,10 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::api::{page, parse_id, ApiError, JsonBody, PageQuery, Params};
+use super::api::{page, parse_id, ApiError, PageQuery};
 use super::model::{dedup, same_text, Role, RoleFields, UserIds};
 use super::{Db, Medius};
+use crate::extract::{JsonBody, Params};
 
 #[derive(Deserialize)]
 pub(super) struct RoleQuery {

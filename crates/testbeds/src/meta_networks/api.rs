@@ -1,13 +1,16 @@
 //! Meta's HTTP conventions: its error shape, request extractors that answer in that shape
 //! instead of axum's plain-text rejections, and its list envelope.
 
+use std::sync::Arc;
+
+use super::Meta;
+use crate::extract::{Conventions, JsonBody};
 use std::borrow::Cow;
 
-use axum::extract::{FromRequest, FromRequestParts, Query, Request};
-use axum::http::{header, request::Parts, StatusCode};
+use axum::extract::{FromRequest, Request};
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
@@ -61,21 +64,19 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// A JSON request body of type `T`; anything else is a 400 `invalid_json`.
-pub(super) struct JsonBody<T>(pub T);
+impl Conventions for Arc<Meta> {
+    type Error = ApiError;
 
-impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
-    type Rejection = ApiError;
+    fn unreadable_body(status: StatusCode, reason: String) -> ApiError {
+        ApiError::new(status, "invalid_body", reason)
+    }
 
-    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
-        let bytes = axum::body::Bytes::from_request(request, state)
-            .await
-            .map_err(|rejection| {
-                ApiError::new(rejection.status(), "invalid_body", rejection.body_text())
-            })?;
-        serde_json::from_slice(&bytes)
-            .map(JsonBody)
-            .map_err(|e| ApiError::bad_request("invalid_json", e.to_string()))
+    fn bad_json(error: serde_json::Error) -> ApiError {
+        ApiError::bad_request("invalid_json", error.to_string())
+    }
+
+    fn bad_query(reason: String) -> ApiError {
+        ApiError::bad_request("invalid_parameter", reason)
     }
 }
 
@@ -83,7 +84,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
 /// as with Meta, so that an adapter sending plain JSON is caught here rather than in production.
 pub(super) struct MergePatch(pub Value);
 
-impl<S: Send + Sync> FromRequest<S> for MergePatch {
+impl<S: Conventions<Error = ApiError> + Send + Sync> FromRequest<S> for MergePatch {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
@@ -102,20 +103,6 @@ impl<S: Send + Sync> FromRequest<S> for MergePatch {
         JsonBody::from_request(request, state)
             .await
             .map(|JsonBody(patch)| MergePatch(patch))
-    }
-}
-
-/// Query parameters of type `T`; a malformed query is a 400 `invalid_parameter`.
-pub(super) struct Params<T>(pub T);
-
-impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Params<T> {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
-        Query::from_request_parts(parts, state)
-            .await
-            .map(|Query(params)| Params(params))
-            .map_err(|rejection| ApiError::bad_request("invalid_parameter", rejection.body_text()))
     }
 }
 

@@ -12,8 +12,9 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::api::{ApiError, JsonBody};
+use super::api::ApiError;
 use super::Meta;
+use crate::extract::JsonBody;
 use crate::{random, tokens};
 
 /// How long a refresh token is said to live. No refresh grant is served (the gateway gets a

@@ -8,11 +8,12 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::api::{page, ApiError, JsonBody, MergePatch, PageQuery, Params};
+use super::api::{page, ApiError, MergePatch, PageQuery};
 use super::model::{
     ensure_unique, found, new_id, now, text_is, Fields, Group, Resource, User, GROUP, NEW_GROUP,
 };
 use super::Meta;
+use crate::extract::{JsonBody, Params};
 use crate::store::Collection;
 
 #[derive(Deserialize)]

@@ -7,12 +7,13 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::api::{page, ApiError, JsonBody, MergePatch, PageQuery, Params};
+use super::api::{page, ApiError, MergePatch, PageQuery};
 use super::groups;
 use super::model::{
     ensure_unique, found, new_id, now, text_is, user_fields, Fields, Resource, User,
 };
 use super::Meta;
+use crate::extract::{JsonBody, Params};
 
 #[derive(Deserialize)]
 pub(super) struct UserQuery {

@@ -1,9 +1,10 @@
 //! MX3's HTTP conventions: `Authorization: Token <key>` naming the organisation, the
 //! `{"status":..,"data":..}` envelope and `{"status":false,"error":".."}` failures.
 
+use crate::extract::Conventions;
 use std::sync::Arc;
 
-use axum::extract::{FromRequest, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{header, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -85,19 +86,19 @@ pub(super) async fn require_token(
     }
 }
 
-/// A JSON request body; anything that is not JSON is a 400.
-pub(super) struct JsonBody(pub Value);
+impl Conventions for Arc<Mx3> {
+    type Error = ApiError;
 
-impl<S: Send + Sync> FromRequest<S> for JsonBody {
-    type Rejection = ApiError;
+    fn unreadable_body(status: StatusCode, reason: String) -> ApiError {
+        ApiError::new(status, reason)
+    }
 
-    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
-        let bytes = axum::body::Bytes::from_request(request, state)
-            .await
-            .map_err(|rejection| ApiError::new(rejection.status(), rejection.body_text()))?;
-        serde_json::from_slice(&bytes)
-            .map(JsonBody)
-            .map_err(|e| ApiError::bad_request(format!("Invalid JSON: {e}")))
+    fn bad_json(error: serde_json::Error) -> ApiError {
+        ApiError::bad_request(format!("Invalid JSON: {error}"))
+    }
+
+    fn bad_query(reason: String) -> ApiError {
+        ApiError::bad_request(reason)
     }
 }
 

@@ -9,8 +9,9 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
-use super::api::{ok, ApiError, JsonBody, Org};
+use super::api::{ok, ApiError, Org};
 use super::Mx3;
+use crate::extract::JsonBody;
 use crate::random;
 use crate::store::Collection;
 
@@ -62,7 +63,7 @@ pub(super) async fn get(
 pub(super) async fn write_many(
     State(mx3): State<Arc<Mx3>>,
     Extension(Org(org)): Extension<Org>,
-    JsonBody(body): JsonBody,
+    JsonBody(body): JsonBody<Value>,
 ) -> Answer {
     let Value::Array(items) = body else {
         return Err(ApiError::bad_request("Expected a list of users."));
@@ -77,7 +78,7 @@ pub(super) async fn write_one(
     State(mx3): State<Arc<Mx3>>,
     Extension(Org(org)): Extension<Org>,
     Path(id): Path<String>,
-    JsonBody(body): JsonBody,
+    JsonBody(body): JsonBody<Value>,
 ) -> Answer {
     let Value::Object(mut item) = body else {
         return Err(ApiError::bad_request("Expected a user object."));
