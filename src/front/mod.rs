@@ -81,8 +81,9 @@ impl ProxyHttp for ScimFront {
         metrics::IN_FLIGHT.inc();
         let outcome = self.admit(session, ctx).await;
         let response = match outcome {
-            Ok((tenant, route, _)) if tenant.mode == Mode::Proxy => {
+            Ok(admitted) if admitted.tenant.mode == Mode::Proxy => {
                 let calls = ctx.calls.clone();
+                let (tenant, route) = (admitted.tenant, admitted.route);
                 match proxy::prepare(&self.gateway, session, ctx.started, tenant, route, calls)
                     .await
                 {
@@ -93,11 +94,9 @@ impl ProxyHttp for ScimFront {
                     Err(error) => ScimResponse::from(error),
                 }
             }
-            Ok((tenant, route, host)) => {
-                translate::answer(&self.gateway, session, ctx, &tenant, route, host.as_deref())
-                    .await
-                    .unwrap_or_else(ScimResponse::from)
-            }
+            Ok(admitted) => translate::answer(&self.gateway, session, ctx, admitted)
+                .await
+                .unwrap_or_else(ScimResponse::from),
             Err(error) => ScimResponse::from(error),
         };
         note_outcome(ctx, &response);
@@ -344,13 +343,18 @@ fn note_outcome(ctx: &mut RequestCtx, response: &ScimResponse) {
     }
 }
 
+/// A request routed to its tenant and let in.
+pub struct Admitted {
+    tenant: Arc<Tenant>,
+    route: RouteMatch,
+    host: Option<String>,
+    /// The SCIM endpoint the path names, if any.
+    endpoint: Option<Endpoint>,
+}
+
 impl ScimFront {
-    /// Route and authenticate: the tenant this request is for, its route match and host.
-    async fn admit(
-        &self,
-        session: &Session,
-        ctx: &mut RequestCtx,
-    ) -> Result<(Arc<Tenant>, RouteMatch, Option<String>), ScimError> {
+    /// Route, authenticate and protect: the tenant this request is for, and what it asks.
+    async fn admit(&self, session: &Session, ctx: &mut RequestCtx) -> Result<Admitted, ScimError> {
         let header = session.req_header();
         let path = header.uri.path().to_string();
         let host = header.uri.host().map(str::to_string).or_else(|| {
@@ -389,9 +393,14 @@ impl ScimFront {
         }
         let endpoint = Endpoint::parse(&route.rest);
         ctx.operation = Operation::of(&header.method, endpoint.as_ref());
-        if let Some(Endpoint::Resource(_, id)) = endpoint {
-            ctx.scim_id = Some(id);
+        if let Some(Endpoint::Resource(_, id)) = &endpoint {
+            ctx.scim_id = Some(id.clone());
         }
-        Ok((tenant, route, host))
+        Ok(Admitted {
+            tenant,
+            route,
+            host,
+            endpoint,
+        })
     }
 }

@@ -1,27 +1,32 @@
 //! Translate mode: the SCIM layer answers, through the tenant's adapter.
 
-use super::{body, RequestCtx};
+use super::{body, Admitted, RequestCtx};
 use crate::gateway::{Gateway, Invocation};
-use crate::scim_api::{self, Endpoint, ScimRequest, ScimResponse};
-use crate::tenant::{RouteMatch, Tenant};
+use crate::scim_api::{self, ScimRequest, ScimResponse};
 use pingora::proxy::Session;
 use scimitar_scim::{ListQuery, ScimError};
-use std::sync::Arc;
 
 pub async fn answer(
     gateway: &Gateway,
     session: &mut Session,
     ctx: &mut RequestCtx,
-    tenant: &Arc<Tenant>,
-    route: RouteMatch,
-    host: Option<&str>,
+    admitted: Admitted,
 ) -> Result<ScimResponse, ScimError> {
+    let Admitted {
+        tenant,
+        route,
+        host,
+        endpoint,
+    } = admitted;
     let header = session.req_header();
     let method = header.method.clone();
     let query = header.uri.query().unwrap_or_default().to_string();
-    let endpoint = Endpoint::parse(&route.rest);
     let body = body::read_limited(session, gateway.limits.max_body_bytes).await?;
-    let base_url = format!("http://{}{}", host.unwrap_or("localhost"), route.base);
+    let base_url = format!(
+        "http://{}{}",
+        host.as_deref().unwrap_or("localhost"),
+        route.base
+    );
     let request = ScimRequest {
         method,
         query,
@@ -32,7 +37,7 @@ pub async fn answer(
     let deadline = ctx.started + gateway.request_timeout();
     let call = Invocation {
         gateway,
-        tenant,
+        tenant: &tenant,
         route_params: &route.params,
         deadline,
         calls: &ctx.calls,

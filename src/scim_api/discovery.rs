@@ -2,16 +2,16 @@
 //! that `/ResourceTypes` and `/Schemas` never promise what the tenant cannot do.
 
 use super::message::ScimResponse;
-use crate::tenant::Tenant;
+use crate::adapter::Adapter;
+use crate::config::TenantSchema;
 use scimitar_scim::discovery::{self, Capabilities, CustomSchema, ResourceTypeInfo};
 use scimitar_scim::ResourceKind;
 use scimitar_scim::ScimError;
 
 /// A resource type is offered when the adapter can at least read it, with the extensions
 /// and required attributes the tenant's `[schema]` declares.
-pub fn capabilities(tenant: &Tenant) -> Capabilities {
-    let adapter = &tenant.adapter;
-    let declared = &tenant.schema;
+/// Computed once per tenant when it is built (see `Tenant::capabilities`).
+pub fn capabilities(adapter: &Adapter, declared: &TenantSchema) -> Capabilities {
     let mut resource_types = Vec::new();
     if adapter.defines("get_user", 1) {
         resource_types.push(ResourceTypeInfo {

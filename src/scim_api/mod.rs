@@ -5,6 +5,7 @@ mod endpoint;
 mod message;
 mod resources;
 
+pub use discovery::capabilities;
 pub use endpoint::Endpoint;
 pub use message::{ScimRequest, ScimResponse};
 
@@ -72,20 +73,20 @@ async fn dispatch(
     let Some(endpoint) = endpoint else {
         return Err(ScimError::not_found("no such SCIM endpoint"));
     };
-    let capabilities = discovery::capabilities(call.tenant);
+    let capabilities = &call.tenant.capabilities;
     let method = &request.method;
     match endpoint {
         Endpoint::ServiceProviderConfig if method == Method::GET => Ok(ScimResponse::ok(
-            discovery::service_provider_config(&capabilities, &request.base_url),
+            discovery::service_provider_config(capabilities, &request.base_url),
         )),
         Endpoint::Schemas(id) if method == Method::GET => {
-            discovery::schemas(&capabilities, &request.base_url, id.as_deref())
+            discovery::schemas(capabilities, &request.base_url, id.as_deref())
         }
         Endpoint::ResourceTypes(id) if method == Method::GET => {
-            discovery::resource_types(&capabilities, &request.base_url, id.as_deref())
+            discovery::resource_types(capabilities, &request.base_url, id.as_deref())
         }
         Endpoint::Collection(kind) | Endpoint::Search(kind) | Endpoint::Resource(kind, _)
-            if !discovery::supports(&capabilities, kind) =>
+            if !discovery::supports(capabilities, kind) =>
         {
             Err(ScimError::not_found(format!(
                 "this tenant does not provision {}",

@@ -9,10 +9,11 @@ pub use route::{RouteMatch, RouteTemplate};
 
 use crate::adapter::Adapter;
 use crate::auth::TokenHash;
-use crate::config::{Config, Mode, TenantConfig, TenantSchema};
+use crate::config::{Config, Mode, TenantConfig};
 use crate::proxy::ProxyTarget;
 use crate::upstream::UpstreamClient;
 use anyhow::Context;
+use scimitar_scim::discovery::Capabilities;
 use std::sync::Arc;
 
 pub struct Tenant {
@@ -31,8 +32,9 @@ pub struct Tenant {
     pub default_region: Option<phonenumber::country::Id>,
     /// Rate and concurrency limits.
     pub protection: Protection,
-    /// What discovery declares beyond the core schemas.
-    pub schema: TenantSchema,
+    /// What discovery declares: the resource types the adapter implements, with the
+    /// extensions and required attributes of the tenant's `[schema]`.
+    pub capabilities: Capabilities,
 }
 
 impl Tenant {
@@ -72,6 +74,7 @@ impl Tenant {
             }
             None => None,
         };
+        let capabilities = crate::scim_api::capabilities(&adapter, &config.schema);
         Ok(Self {
             name: config.name.clone(),
             target: config.target.clone(),
@@ -85,7 +88,7 @@ impl Tenant {
             settings,
             default_region,
             protection: Protection::new(&config.limits),
-            schema: config.schema.clone(),
+            capabilities,
         })
     }
 
