@@ -247,8 +247,9 @@ async fn target_failures_are_retryable_scim_errors() {
         .send()
         .await
         .unwrap();
-    let response = m
-        .client
+    // A fresh connection: the previous answer (504) closed the pooled one, and a client
+    // racing that close is not what this step is about.
+    let response = reqwest::Client::new()
         .get(format!("{}/meta-scim/Users", m.gateway.url))
         .bearer_auth(&m.token)
         .send()
