@@ -16,6 +16,7 @@ pub mod projection;
 pub mod schema;
 pub mod select;
 pub mod urn;
+pub mod validate;
 
 pub use error::ScimError;
 pub use filter::{AttrPath, CompareOp, Filter};

@@ -16,6 +16,7 @@ use crate::coerce::coerce_object;
 use crate::error::ScimError;
 use crate::schema::{self, Mutability, ResourceKind};
 use crate::urn::{self, UrnKey, MICROSOFT_ADSCIM_GROUP};
+use crate::validate::check_value;
 
 /// Validates and normalises a resource body (see the module docs).
 pub fn normalize_resource(body: Value, kind: ResourceKind) -> Result<Value, ScimError> {
@@ -69,13 +70,21 @@ pub fn normalize_resource(body: Value, kind: ResourceKind) -> Result<Value, Scim
         }
     }
 
+    // A multi-valued attribute is a list in a resource (a PATCH may add one element).
+    for (key, value) in &core {
+        if let Some(def) = schema::attribute(kind, None, key) {
+            if def.multi_valued && !(value.is_array() || value.is_null()) {
+                check_value(def, value, def.name)?;
+            }
+        }
+    }
     let mut out = coerce_object(core, |key| schema::attribute(kind, None, key));
     out.retain(|key, _| {
         schema::attribute(kind, None, key).is_none_or(|d| d.mutability != Mutability::ReadOnly)
     });
     for (key, value) in &out {
         if let Some(def) = schema::attribute(kind, None, key) {
-            check_shape(def, value)?;
+            check_value(def, value, def.name)?;
         }
     }
     for (ext, attrs) in extensions {
@@ -83,6 +92,11 @@ pub fn normalize_resource(body: Value, kind: ResourceKind) -> Result<Value, Scim
             continue;
         };
         let attrs = coerce_object(attrs, |key| schema::attribute(kind, Some(&ext), key));
+        for (key, value) in &attrs {
+            if let Some(def) = schema::attribute(kind, Some(&ext), key) {
+                check_value(def, value, &format!("{ext}:{}", def.name))?;
+            }
+        }
         if !attrs.is_empty() {
             schemas.push(ext.clone());
             out.insert(ext, Value::Object(attrs));
@@ -94,39 +108,6 @@ pub fn normalize_resource(body: Value, kind: ResourceKind) -> Result<Value, Scim
         schemas.into_iter().map(Value::String).collect(),
     );
     Ok(Value::Object(out))
-}
-
-/// A value of the wrong JSON type for its attribute (`"name": "Ann"`) is the client's error,
-/// said plainly, rather than something an adapter trips over.
-fn check_shape(def: &schema::AttributeDef, value: &Value) -> Result<(), ScimError> {
-    let elements: Vec<&Value> = match (def.multi_valued, value) {
-        (true, Value::Array(items)) => items.iter().collect(),
-        (true, _) => return Err(shape_error(def, "a list")),
-        (false, value) => vec![value],
-    };
-    let expected = match def.kind {
-        schema::AttrType::Complex => ("an object", elements.iter().all(|v| v.is_object())),
-        schema::AttrType::Boolean => ("a boolean", elements.iter().all(|v| v.is_boolean())),
-        schema::AttrType::Integer | schema::AttrType::Decimal => {
-            ("a number", elements.iter().all(|v| v.is_number()))
-        }
-        _ => ("a string", elements.iter().all(|v| v.is_string())),
-    };
-    match expected {
-        (_, true) => Ok(()),
-        (what, false) if def.multi_valued => Err(shape_error(
-            def,
-            &format!(
-                "a list of {}",
-                what.trim_start_matches("an ").trim_start_matches("a ")
-            ),
-        )),
-        (what, false) => Err(shape_error(def, what)),
-    }
-}
-
-fn shape_error(def: &schema::AttributeDef, expected: &str) -> ScimError {
-    ScimError::invalid_value(format!("\"{}\" must be {expected}", def.name))
 }
 
 fn extension_object<'a>(
@@ -246,6 +227,8 @@ mod shape_tests {
     use super::*;
     use serde_json::json;
 
+    const ENTERPRISE_USER_KEY: &str = crate::urn::ENTERPRISE_USER;
+
     #[test]
     fn wrong_types_are_invalid_value() {
         for body in [
@@ -253,6 +236,9 @@ mod shape_tests {
             json!({"userName": "a", "emails": "a@b.c"}),
             json!({"userName": 7}),
             json!({"userName": "a", "active": "maybe"}),
+            json!({"userName": "a", "phoneNumbers": {"value": "+1 617 555 1212"}}),
+            json!({"userName": "a", "name": {"givenName": ["A"]}}),
+            json!({"userName": "a", ENTERPRISE_USER_KEY: {"department": 7}}),
         ] {
             let err = normalize_resource(body.clone(), ResourceKind::User).unwrap_err();
             assert_eq!(

@@ -8,6 +8,7 @@ use crate::error::ScimError;
 use crate::filter::{get_ci, Filter};
 use crate::schema::{self, AttributeDef, Mutability, ResourceKind};
 use crate::urn::{self, UrnKey, PATCH_OP};
+use crate::validate::{check_element, check_value, qualified};
 
 /// Validates a PatchOp body and returns its operations in canonical form (see the module docs).
 pub fn parse_patch(body: &Value, kind: ResourceKind) -> Result<Vec<PatchOp>, ScimError> {
@@ -151,6 +152,17 @@ fn normalise(
         (None, Some(_)) => coerce_element(def, v),
         (None, None) => coerce(def, v),
     });
+    if let Some(value) = &value {
+        let name = qualified(path.attr.urn.as_deref(), &path.attr.attr);
+        match (&path.sub_attr, &path.value_filter, sub_def, def) {
+            (Some(sub), _, Some(sub_def), _) => {
+                check_value(sub_def, value, &format!("{name}.{sub}"))?
+            }
+            (None, Some(_), _, Some(def)) => check_element(def, value, &name)?,
+            (None, None, _, Some(def)) => check_value(def, value, &name)?,
+            _ => {}
+        }
+    }
     let op = match (op, value) {
         (PatchOpKind::Remove, value) => PatchOp {
             op,

@@ -491,3 +491,41 @@ fn a_filter_on_primary_spelt_true_matches_and_creates_booleans() {
     apply_patch(&mut empty, &ops).unwrap();
     assert_eq!(empty["roles"][0]["primary"], json!(true));
 }
+
+#[test]
+fn wrong_typed_values_are_invalid_value_at_every_path_form() {
+    let ext = ENTERPRISE_USER;
+    for op in [
+        json!({"op": "replace", "path": "name", "value": []}),
+        json!({"op": "replace", "path": "name", "value": "Ann"}),
+        json!({"op": "add", "path": "name.givenName", "value": {"x": 1}}),
+        json!({"op": "replace", "path": "emails", "value": "x"}),
+        json!({"op": "add", "path": "emails", "value": ["x"]}),
+        json!({"op": "replace", "path": "emails[type eq \"work\"]", "value": "x"}),
+        json!({"op": "replace", "path": "emails[type eq \"work\"].value", "value": ["x"]}),
+        json!({"op": "add", "path": "phoneNumbers[type eq \"work\"].value", "value": 16175551212u64}),
+        json!({"op": "replace", "path": "active", "value": "perhaps"}),
+        json!({"op": "replace", "value": {"name.familyName": 7}}),
+        json!({"op": "replace", "value": {"name": []}}),
+        json!({"op": "replace", "value": {"emails": "x"}}),
+        json!({"op": "replace", "path": format!("{ext}:department"), "value": {"a": 1}}),
+        json!({"op": "replace", "value": {format!("{ext}:employeeNumber"): 7}}),
+        json!({"op": "add", "path": "addresses[type eq \"work\"].locality", "value": true}),
+    ] {
+        let error = parse_patch(&body(json!([op.clone()])), ResourceKind::User).unwrap_err();
+        assert_eq!(
+            (error.status, error.scim_type.as_deref()),
+            (400, Some("invalidValue")),
+            "{op}: {}",
+            error.detail
+        );
+    }
+    // The same paths with values of the right type pass.
+    user_ops(json!([
+        {"op": "replace", "path": "name", "value": {"givenName": "Ann"}},
+        {"op": "add", "path": "emails", "value": {"value": "a@b", "type": "work"}},
+        {"op": "replace", "path": "emails[type eq \"work\"].value", "value": "a@b"},
+        {"op": "replace", "path": "active", "value": "False"},
+        {"op": "replace", "value": {"name.familyName": "A", format!("{ext}:employeeNumber"): "7"}},
+    ]));
+}
