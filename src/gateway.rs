@@ -2,6 +2,7 @@
 
 use crate::adapter::{CallContext, ScriptHost};
 use crate::config::{Config, Limits};
+use crate::ordering::{LockTable, RequestLocks};
 use crate::provisioning::{CallLog, ProvisioningLog};
 use crate::store::Store;
 use crate::tenant::{Tenant, Tenants};
@@ -9,6 +10,7 @@ use arc_swap::ArcSwap;
 use rhai::Dynamic;
 use scimitar_scim::ScimError;
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -20,6 +22,12 @@ pub struct Gateway {
     pub store: Store,
     pub limits: Limits,
     pub log: ProvisioningLog,
+    /// Orders the writes of each resource (across replicas on PostgreSQL).
+    locks: Arc<LockTable>,
+    /// SCIM requests being served now, and whether the gateway is shutting down (see
+    /// `server::Drain`).
+    in_flight: AtomicUsize,
+    draining: AtomicBool,
 }
 
 impl Gateway {
@@ -28,8 +36,18 @@ impl Gateway {
     pub fn start(config: &Config) -> anyhow::Result<Arc<Gateway>> {
         let scripts = ScriptHost::new(&config.limits, config.server.script_threads)?;
         let store = scripts.io().block_on(Store::open(&config.store.url))?;
+        let lock_wait = Duration::from_secs(config.limits.lock_wait_secs.max(1));
+        let locks = match &store {
+            Store::Postgres(_) => scripts.io().block_on(LockTable::shared(
+                &config.store.url,
+                config.store.lock_connections,
+                lock_wait,
+                scripts.io(),
+            ))?,
+            Store::Sqlite(_) => LockTable::local(lock_wait, scripts.io()),
+        };
         let http = crate::upstream::shared_http_client(config.server.upstream_ca_file.as_deref())?;
-        let tenants = Tenants::build(config, scripts.engine(), &http)?;
+        let tenants = Tenants::build(config, scripts.engine(), &http, None)?;
         tenants
             .iter()
             .for_each(|t| crate::metrics::register_tenant(&t.name));
@@ -47,6 +65,9 @@ impl Gateway {
             store,
             limits: config.limits.clone(),
             log,
+            locks: Arc::new(locks),
+            in_flight: AtomicUsize::new(0),
+            draining: AtomicBool::new(false),
         }))
     }
 
@@ -57,9 +78,12 @@ impl Gateway {
 
     /// Replaces every tenant with those of `config` — routes, tokens, scripts, upstreams —
     /// once all of them built. Anything that fails leaves the running tenants in place.
-    /// (Listeners, store, limits and the provisioning log keep their start-up settings.)
+    /// What a tenant's section leaves unchanged keeps its state: rate-limit buckets, OAuth
+    /// tokens, health checks (see `Tenant::build`). (Listeners, store, limits and the
+    /// provisioning log keep their start-up settings.)
     pub fn reload(&self, config: &Config) -> anyhow::Result<usize> {
-        let tenants = Tenants::build(config, self.scripts.engine(), &self.http)?;
+        let running = self.tenants();
+        let tenants = Tenants::build(config, self.scripts.engine(), &self.http, Some(&running))?;
         tenants
             .iter()
             .for_each(|t| crate::metrics::register_tenant(&t.name));
@@ -71,6 +95,28 @@ impl Gateway {
     pub fn request_timeout(&self) -> Duration {
         Duration::from_secs(self.limits.request_timeout_secs)
     }
+
+    /// A request arrived; `false` when the gateway is draining and must turn it away.
+    pub fn request_started(&self) -> bool {
+        self.in_flight.fetch_add(1, Ordering::SeqCst);
+        !self.draining.load(Ordering::SeqCst)
+    }
+
+    pub fn request_ended(&self) {
+        self.in_flight.fetch_sub(1, Ordering::SeqCst);
+    }
+
+    /// From now on, new requests are turned away (503, retried by Entra elsewhere or later);
+    /// answers how many are still being served.
+    pub fn drain(&self) -> usize {
+        self.draining.store(true, Ordering::SeqCst);
+        self.in_flight.load(Ordering::SeqCst)
+    }
+
+    /// An empty lock set for a request of `tenant` ending at `deadline`.
+    pub fn request_locks(&self, tenant: &str, deadline: Instant) -> Arc<RequestLocks> {
+        Arc::new(RequestLocks::new(self.locks.clone(), tenant, deadline))
+    }
 }
 
 /// One request's access to its tenant's adapter.
@@ -81,6 +127,8 @@ pub struct Invocation<'a> {
     pub deadline: Instant,
     /// The request's calls to the target, for the provisioning log.
     pub calls: &'a CallLog,
+    /// The resource locks the request holds.
+    pub locks: Arc<RequestLocks>,
 }
 
 impl Invocation<'_> {
@@ -123,6 +171,7 @@ impl Invocation<'_> {
             deadline: self.deadline,
             calls: self.calls.clone(),
             io: self.gateway.scripts.io(),
+            locks: self.locks.clone(),
         }
     }
 }

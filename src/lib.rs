@@ -14,6 +14,7 @@ pub mod demo;
 pub mod front;
 pub mod gateway;
 pub mod metrics;
+pub mod ordering;
 pub mod provisioning;
 pub mod proxy;
 pub mod reload;

@@ -92,7 +92,7 @@ fn main() -> anyhow::Result<()> {
             let scripts = scimitar::adapter::ScriptHost::new(&loaded.limits, 1)?;
             let http =
                 scimitar::upstream::shared_http_client(loaded.server.upstream_ca_file.as_deref())?;
-            let tenants = scimitar::tenant::Tenants::build(&loaded, scripts.engine(), &http)?;
+            let tenants = scimitar::tenant::Tenants::build(&loaded, scripts.engine(), &http, None)?;
             eprintln!(
                 "{}: OK, {} tenant(s)",
                 config.display(),

@@ -5,12 +5,15 @@ use crate::config::Config;
 use crate::front::ScimFront;
 use crate::gateway::Gateway;
 use crate::proxy::HealthChecks;
+use async_trait::async_trait;
 use pingora::apps::http_app::HttpServer;
 use pingora::server::configuration::ServerConf;
-use pingora::server::Server;
+use pingora::server::{RunArgs, Server, ShutdownSignal, ShutdownSignalWatch};
 use pingora::services::background::background_service;
 use pingora::services::listening::Service;
 use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 /// Builds the gateway from `config` (read from `config_path`, which is watched for
 /// changes) and serves until the process is told to stop.
@@ -24,7 +27,7 @@ pub fn serve(config_path: &Path, config: &Config) -> anyhow::Result<()> {
             target = %tenant.target,
             mode = tenant.mode.as_str(),
             route = tenant.route.as_str(),
-            script = %tenant.adapter.path().display(),
+            script = %tenant.script_path().map(|p| p.display().to_string()).unwrap_or_default(),
             "tenant ready"
         );
     }
@@ -35,14 +38,16 @@ pub fn serve(config_path: &Path, config: &Config) -> anyhow::Result<()> {
         // gateways run on one machine (tests, demo beside a real one).
         pid_file: format!("/tmp/scimitar-{}.pid", std::process::id()),
         upgrade_sock: format!("/tmp/scimitar-{}-upgrade.sock", std::process::id()),
-        grace_period_seconds: Some(config.server.shutdown_grace_secs),
+        // `Drain` waits for the requests in flight before pingora hears of the shutdown;
+        // pingora's own grace period would be a fixed sleep, idle or not.
+        grace_period_seconds: Some(0),
         // The CA bundle pingora trusts for HTTPS targets (proxy mode); the system's when unset.
         ca_file: config
             .server
             .upstream_ca_file
             .as_ref()
             .map(|p| p.display().to_string()),
-        graceful_shutdown_timeout_seconds: Some(config.limits.request_timeout_secs),
+        graceful_shutdown_timeout_seconds: Some(1),
         ..ServerConf::default()
     };
     let mut server = Server::new_with_opt_and_conf(None, conf);
@@ -59,6 +64,7 @@ pub fn serve(config_path: &Path, config: &Config) -> anyhow::Result<()> {
     let health = HealthChecks::new(gateway.clone());
     server.add_service(background_service("upstream health checks", health));
 
+    let gateway_for_drain = gateway.clone();
     let mut admin = Service::new(
         "admin".to_string(),
         HttpServer::new_app(AdminApp::new(gateway)),
@@ -70,5 +76,56 @@ pub fn serve(config_path: &Path, config: &Config) -> anyhow::Result<()> {
     admin.add_dependency(&scim);
 
     tracing::info!(listen = %config.server.listen, admin = %config.server.admin_listen, "scimitar serving");
-    server.run_forever()
+    let drain = Drain {
+        gateway: gateway_for_drain,
+        grace: Duration::from_secs(config.server.shutdown_grace_secs),
+    };
+    server.run(RunArgs {
+        shutdown_signal: Box::new(drain),
+    });
+    std::process::exit(0)
+}
+
+/// How the gateway stops: `SIGTERM` turns new requests away (503 with `Retry-After`) and
+/// waits for those in flight — up to `server.shutdown_grace_secs` — then tells pingora, so
+/// an idle gateway exits at once. `SIGINT` stops at once; `SIGQUIT` hands the listeners to
+/// a new process (pingora's graceful upgrade).
+struct Drain {
+    gateway: Arc<Gateway>,
+    grace: Duration,
+}
+
+/// How often a draining gateway looks whether its last request has finished.
+const DRAIN_POLL: Duration = Duration::from_millis(20);
+
+#[async_trait]
+impl ShutdownSignalWatch for Drain {
+    async fn recv(&self) -> ShutdownSignal {
+        use tokio::signal::unix::{signal, SignalKind};
+        let (Ok(mut term), Ok(mut interrupt), Ok(mut quit)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::quit()),
+        ) else {
+            tracing::error!("cannot listen for shutdown signals");
+            return std::future::pending().await;
+        };
+        tokio::select! {
+            _ = term.recv() => {
+                let until = Instant::now() + self.grace;
+                let mut left = self.gateway.drain();
+                tracing::info!(in_flight = left, "SIGTERM: draining");
+                while left > 0 && Instant::now() < until {
+                    tokio::time::sleep(DRAIN_POLL).await;
+                    left = self.gateway.drain();
+                }
+                if left > 0 {
+                    tracing::warn!(in_flight = left, "grace period over; stopping with requests in flight");
+                }
+                ShutdownSignal::GracefulTerminate
+            }
+            _ = interrupt.recv() => ShutdownSignal::FastShutdown,
+            _ = quit.recv() => ShutdownSignal::GracefulUpgrade,
+        }
+    }
 }

@@ -224,14 +224,18 @@ async fn target_failures_are_retryable_scim_errors() {
         .send()
         .await
         .unwrap();
-    let (status, _) = m
-        .send(
-            Method::POST,
-            "/Users",
-            Some(entra_user("f@contoso.com", "F", "G", None)),
-        )
-        .await;
-    assert_eq!(status, 503);
+    let response = m
+        .client
+        .post(format!("{}/meta-scim/Users", m.gateway.url))
+        .bearer_auth(&m.token)
+        .header("content-type", SCIM_JSON)
+        .body(entra_user("f@contoso.com", "F", "G", None).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 503);
+    // The target's 503 named no time; Entra still learns when to retry.
+    assert!(response.headers().contains_key("retry-after"));
     assert!(m.native_user("f@contoso.com").await.is_null());
     m.client
         .post(format!("{}/_testbed/faults", m.testbed.url))

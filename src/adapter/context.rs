@@ -5,6 +5,7 @@
 //! start to finish on one blocking thread, so the context lives in a thread-local that
 //! [`enter`] sets for exactly the duration of the call.
 
+use crate::ordering::RequestLocks;
 use crate::provisioning::CallLog;
 use crate::store::Store;
 use crate::upstream::UpstreamClient;
@@ -29,6 +30,8 @@ pub struct CallContext {
     pub calls: CallLog,
     /// Runtime whose I/O drivers run the host's HTTP and store calls.
     pub io: tokio::runtime::Handle,
+    /// The resource locks the request holds (`lock_users` adds to them).
+    pub locks: Arc<RequestLocks>,
 }
 
 thread_local! {

@@ -19,34 +19,29 @@ use anyhow::Context as _;
 use rhai::{CallFnOptions, Dynamic, Engine, Scope, AST};
 use scimitar_scim::ScimError;
 use std::collections::HashSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
 /// A compiled adapter script and the inventory of functions it defines.
 pub struct Adapter {
-    path: PathBuf,
     ast: AST,
     functions: HashSet<(String, usize)>,
+    /// SHA-256 of the source: one compiled adapter per distinct script content.
+    source_hash: [u8; 32],
 }
 
 impl Adapter {
-    /// Compiles a script file. Errors name the file, line and column.
-    pub fn compile(engine: &Engine, path: &Path) -> anyhow::Result<Self> {
-        let source = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read adapter script {}", path.display()))?;
-        Self::compile_source(engine, path, &source)
-    }
-
     /// A script that defines nothing: a proxy tenant without hooks.
     pub fn empty(engine: &Engine) -> Self {
         Self {
-            path: PathBuf::new(),
             ast: engine.compile("").unwrap_or_default(),
             functions: HashSet::new(),
+            source_hash: source_hash(""),
         }
     }
 
+    /// Compiles a script's source (read from `path`). Errors name the file, line and column.
     pub fn compile_source(engine: &Engine, path: &Path, source: &str) -> anyhow::Result<Self> {
         let ast = engine.compile(source).map_err(|e| {
             let pos = e.position();
@@ -63,9 +58,9 @@ impl Adapter {
             .map(|f| (f.name.to_string(), f.params.len()))
             .collect();
         Ok(Self {
-            path: path.to_path_buf(),
             ast,
             functions,
+            source_hash: source_hash(source),
         })
     }
 
@@ -73,10 +68,56 @@ impl Adapter {
     pub fn defines(&self, name: &str, arity: usize) -> bool {
         self.functions.contains(&(name.to_string(), arity))
     }
+}
 
-    pub fn path(&self) -> &Path {
-        &self.path
+/// Compiled adapters by script content, so that every tenant whose script reads the same
+/// shares one compiled copy (a thousand tenants of one target compile once), and a reload
+/// recompiles only scripts whose content changed.
+pub struct ScriptCache<'e> {
+    engine: &'e Engine,
+    compiled: std::collections::HashMap<[u8; 32], Arc<Adapter>>,
+}
+
+impl<'e> ScriptCache<'e> {
+    /// A cache that already holds `known` (the running tenants' adapters, on a reload).
+    pub fn new(engine: &'e Engine, known: impl IntoIterator<Item = Arc<Adapter>>) -> Self {
+        let compiled = known
+            .into_iter()
+            .map(|adapter| (adapter.source_hash, adapter))
+            .collect();
+        Self { engine, compiled }
     }
+
+    /// The compiled script at `path`, compiled now if its content is new.
+    pub fn get(&mut self, path: &Path) -> anyhow::Result<Arc<Adapter>> {
+        let source = read_script(path)?;
+        let hash = source_hash(&source);
+        if let Some(adapter) = self.compiled.get(&hash) {
+            return Ok(adapter.clone());
+        }
+        let adapter = Arc::new(Adapter::compile_source(self.engine, path, &source)?);
+        self.compiled.insert(hash, adapter.clone());
+        Ok(adapter)
+    }
+
+    /// The script of a proxy tenant without hooks.
+    pub fn empty(&mut self) -> Arc<Adapter> {
+        let hash = source_hash("");
+        self.compiled
+            .entry(hash)
+            .or_insert_with(|| Arc::new(Adapter::empty(self.engine)))
+            .clone()
+    }
+}
+
+fn read_script(path: &Path) -> anyhow::Result<String> {
+    std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read adapter script {}", path.display()))
+}
+
+fn source_hash(source: &str) -> [u8; 32] {
+    use sha2::Digest;
+    sha2::Sha256::digest(source.as_bytes()).into()
 }
 
 /// The shared engine and the runtime that script calls run on.

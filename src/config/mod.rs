@@ -65,12 +65,16 @@ impl Default for ServerConfig {
 pub struct StoreConfig {
     /// `sqlite://path/to/file.db` (created when missing) or `postgres://…`.
     pub url: String,
+    /// PostgreSQL only: connections kept for the resource locks that order writes across
+    /// replicas (each write in flight holds one while it runs).
+    pub lock_connections: u32,
 }
 
 impl Default for StoreConfig {
     fn default() -> Self {
         Self {
             url: "sqlite://scimitar.db".into(),
+            lock_connections: 32,
         }
     }
 }
@@ -109,6 +113,9 @@ pub struct Limits {
     pub script_max_string_bytes: usize,
     pub script_max_array_len: usize,
     pub script_max_map_len: usize,
+    /// Longest wait, in seconds, for another operation on the same resource to finish
+    /// (writes of one resource run one after another); past it: SCIM 429 + Retry-After.
+    pub lock_wait_secs: u64,
 }
 
 impl Default for Limits {
@@ -121,6 +128,7 @@ impl Default for Limits {
             script_max_string_bytes: 4 * 1024 * 1024,
             script_max_array_len: 100_000,
             script_max_map_len: 10_000,
+            lock_wait_secs: 10,
         }
     }
 }
@@ -143,7 +151,7 @@ impl Mode {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct TenantConfig {
     /// Unique name, used in metrics labels and logs.
@@ -173,7 +181,7 @@ pub struct TenantConfig {
 
 /// What the tenant's target stores beyond the core schemas, for `/Schemas` and
 /// `/ResourceTypes` to tell clients the truth.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct TenantSchema {
     /// Extension schemas of User (e.g. the enterprise extension) the adapter maps.
@@ -190,7 +198,7 @@ pub struct TenantSchema {
     pub custom: Vec<CustomSchemaConfig>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct CustomSchemaConfig {
     pub urn: String,
@@ -200,7 +208,7 @@ pub struct CustomSchemaConfig {
 }
 
 /// A tenant's own protection; absent values mean no limit.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct TenantLimits {
     /// Sustained requests per second (token bucket).
@@ -211,14 +219,14 @@ pub struct TenantLimits {
     pub max_concurrent: Option<usize>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct TenantAuth {
     /// Accepted bearer tokens as `sha256:<hex>` hashes (`scimitar token` makes them).
     pub token_hashes: Vec<String>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct UpstreamConfig {
     /// Base URL that relative paths in scripts are joined to (translate mode), or the
@@ -257,7 +265,7 @@ fn default_retries() -> u32 {
 }
 
 /// How the gateway authenticates to the target application.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, tag = "kind", rename_all = "snake_case")]
 pub enum UpstreamAuth {
     /// OAuth2 client credentials; the token is cached until shortly before it expires.

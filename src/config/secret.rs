@@ -7,7 +7,9 @@ use anyhow::{bail, Context};
 use serde::Deserialize;
 use std::path::Path;
 
-#[derive(Clone, Deserialize)]
+/// Equal when both name the same source and resolved to the same value, so that a reload
+/// sees a rotated secret file as a change.
+#[derive(Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Secret {
     #[serde(default)]

@@ -51,11 +51,15 @@ pub struct RequestCtx {
     /// For the provisioning log: calls to the target, the resource and who it is about,
     /// and what went wrong.
     calls: CallLog,
-    /// The tenant's concurrency slot, released when the request ends.
-    _permit: Option<tokio::sync::OwnedSemaphorePermit>,
+    /// The tenant's concurrency slot: given back as soon as the request's work is done,
+    /// before its answer goes out, so that a client sending its next request the moment it
+    /// reads the answer never finds the slot still taken.
+    slot: Option<tokio::sync::OwnedSemaphorePermit>,
     scim_id: Option<String>,
     subject: Option<String>,
     detail: Option<String>,
+    /// Counted in flight (pingora may log a request it never handed to `request_filter`).
+    in_flight: bool,
 }
 
 #[async_trait]
@@ -70,15 +74,23 @@ impl ProxyHttp for ScimFront {
             rejection: None,
             proxy: None,
             calls: CallLog::default(),
-            _permit: None,
+            slot: None,
             scim_id: None,
             subject: None,
             detail: None,
+            in_flight: false,
         }
     }
 
     async fn request_filter(&self, session: &mut Session, ctx: &mut RequestCtx) -> Result<bool> {
         metrics::IN_FLIGHT.inc();
+        ctx.in_flight = true;
+        if !self.gateway.request_started() {
+            ctx.rejection = Some("shutting_down");
+            let refusal = ScimError::unavailable(None, "the gateway is shutting down; retry");
+            respond::write_and_close(session, ScimResponse::from(refusal)).await?;
+            return Ok(true);
+        }
         let outcome = self.admit(session, ctx).await;
         let response = match outcome {
             Ok(admitted) if admitted.tenant.mode == Mode::Proxy => {
@@ -100,6 +112,7 @@ impl ProxyHttp for ScimFront {
             Err(error) => ScimResponse::from(error),
         };
         note_outcome(ctx, &response);
+        ctx.slot = None;
         respond::write(session, response).await?;
         Ok(true)
     }
@@ -220,6 +233,9 @@ impl ProxyHttp for ScimFront {
         if let Some(state) = ctx.proxy.as_mut() {
             proxy::response_body(&self.gateway, state, started, body, end_of_stream);
         }
+        if end_of_stream {
+            ctx.slot = None;
+        }
         Ok(None)
     }
 
@@ -232,6 +248,7 @@ impl ProxyHttp for ScimFront {
         let error = proxy::failure_to_scim(ctx.proxy.as_mut(), e);
         let status = error.status;
         ctx.detail = Some(error.detail.clone());
+        ctx.slot = None;
         if session.response_written().is_none() {
             if let Err(write_error) =
                 respond::write_and_close(session, ScimResponse::from(error)).await
@@ -251,7 +268,10 @@ impl ProxyHttp for ScimFront {
         _error: Option<&pingora::Error>,
         ctx: &mut RequestCtx,
     ) {
-        metrics::IN_FLIGHT.dec();
+        if std::mem::take(&mut ctx.in_flight) {
+            metrics::IN_FLIGHT.dec();
+            self.gateway.request_ended();
+        }
         let status = session.response_written().map_or(0, |r| r.status.as_u16());
         let tenant = ctx.tenant.as_deref().unwrap_or("none");
         let op = ctx.operation;
@@ -326,8 +346,10 @@ impl ProxyHttp for ScimFront {
     }
 }
 
-/// Takes the created resource's id and an error's detail from the answer, for the log.
+/// Takes the created resource's id and an error's detail from the answer, for the log, and
+/// why the gateway refused the request, for the metrics.
 fn note_outcome(ctx: &mut RequestCtx, response: &ScimResponse) {
+    ctx.rejection = ctx.rejection.or(response.rejection);
     let Some(body) = &response.body else { return };
     if ctx.scim_id.is_none() && response.status == 201 {
         ctx.scim_id = body
@@ -385,7 +407,7 @@ impl ScimFront {
         };
         ctx.tenant = Some(tenant.name.clone());
         match tenant.protection.admit() {
-            Ok(permit) => ctx._permit = permit,
+            Ok(permit) => ctx.slot = permit,
             Err(refusal) => {
                 ctx.rejection = Some(refusal.reason);
                 return Err(refusal.error);

@@ -60,12 +60,14 @@ pub struct ProxyState {
 
 impl ProxyState {
     fn invocation<'a>(&'a self, gateway: &'a Gateway, ctx_started: Instant) -> Invocation<'a> {
+        let deadline = ctx_started + gateway.request_timeout();
         Invocation {
             gateway,
             tenant: &self.tenant,
             route_params: &self.route.params,
-            deadline: ctx_started + gateway.request_timeout(),
+            deadline,
             calls: &self.calls,
+            locks: gateway.request_locks(&self.tenant.name, deadline),
         }
     }
 
@@ -340,6 +342,14 @@ pub async fn response_head(
                 }
             }
             state.response_head = hooks::response_json(response.status.as_u16(), &headers);
+        }
+    }
+    let status = response.status.as_u16();
+    if !response.headers.contains_key(http::header::RETRY_AFTER) {
+        if let Some(secs) = crate::scim_api::retry_after_for(status, None) {
+            // The target throttles or fails without saying when to come back: Entra still
+            // learns when to retry, as with every 429/503 the gateway answers.
+            response.insert_header(http::header::RETRY_AFTER, secs.to_string())?;
         }
     }
     if state.response_body.is_some() {

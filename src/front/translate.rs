@@ -41,6 +41,7 @@ pub async fn answer(
         route_params: &route.params,
         deadline,
         calls: &ctx.calls,
+        locks: gateway.request_locks(&tenant.name, deadline),
     };
     tokio::time::timeout_at(deadline.into(), scim_api::handle(call, endpoint, &request))
         .await

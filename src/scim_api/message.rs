@@ -19,6 +19,39 @@ pub struct ScimResponse {
     pub body: Option<Value>,
     pub location: Option<String>,
     pub retry_after: Option<u64>,
+    /// Set when the gateway refused the request itself (the `reason` of
+    /// `scimitar_rejected_requests_total`).
+    pub rejection: Option<&'static str>,
+}
+
+/// Why a SCIM operation did not succeed.
+#[derive(Debug)]
+pub enum Failure {
+    /// The answer is this SCIM error (the adapter's, the target's or the protocol's).
+    Error(ScimError),
+    /// The gateway turned the request away before it could run, for `reason`.
+    Refused {
+        reason: &'static str,
+        error: ScimError,
+    },
+}
+
+impl From<ScimError> for Failure {
+    fn from(error: ScimError) -> Self {
+        Failure::Error(error)
+    }
+}
+
+impl From<Failure> for ScimResponse {
+    fn from(failure: Failure) -> Self {
+        match failure {
+            Failure::Error(error) => error.into(),
+            Failure::Refused { reason, error } => ScimResponse {
+                rejection: Some(reason),
+                ..error.into()
+            },
+        }
+    }
 }
 
 impl ScimResponse {
@@ -28,6 +61,7 @@ impl ScimResponse {
             body: Some(body),
             location: None,
             retry_after: None,
+            rejection: None,
         }
     }
 
@@ -37,6 +71,7 @@ impl ScimResponse {
             body: Some(body),
             location,
             retry_after: None,
+            rejection: None,
         }
     }
 
@@ -46,7 +81,25 @@ impl ScimResponse {
             body: None,
             location: None,
             retry_after: None,
+            rejection: None,
         }
+    }
+}
+
+/// Seconds a client is told to wait before retrying a 429 or 503 that named no time itself:
+/// every retryable answer carries `Retry-After`, so that Entra retries instead of guessing.
+pub const DEFAULT_RETRY_AFTER_SECS: u64 = 5;
+
+/// The longest `Retry-After` passed on: a target asking for more is asked again sooner.
+pub const MAX_RETRY_AFTER_SECS: u64 = 3600;
+
+/// `Retry-After` for an answer with `status`: the given delay (capped), the default for a
+/// 429/503 without one, nothing for other answers.
+pub fn retry_after_for(status: u16, given: Option<u64>) -> Option<u64> {
+    match (status, given) {
+        (429 | 503, None) => Some(DEFAULT_RETRY_AFTER_SECS),
+        (_, Some(secs)) => Some(secs.min(MAX_RETRY_AFTER_SECS)),
+        (_, None) => None,
     }
 }
 
@@ -56,7 +109,8 @@ impl From<ScimError> for ScimResponse {
             status: error.status,
             body: Some(error.to_json()),
             location: None,
-            retry_after: error.retry_after,
+            retry_after: retry_after_for(error.status, error.retry_after),
+            rejection: None,
         }
     }
 }

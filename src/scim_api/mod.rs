@@ -7,7 +7,7 @@ mod resources;
 
 pub use discovery::capabilities;
 pub use endpoint::Endpoint;
-pub use message::{ScimRequest, ScimResponse};
+pub use message::{retry_after_for, Failure, ScimRequest, ScimResponse, MAX_RETRY_AFTER_SECS};
 
 use crate::gateway::Invocation;
 use http::Method;
@@ -69,9 +69,9 @@ async fn dispatch(
     call: Invocation<'_>,
     endpoint: Option<Endpoint>,
     request: &ScimRequest,
-) -> Result<ScimResponse, ScimError> {
+) -> Result<ScimResponse, Failure> {
     let Some(endpoint) = endpoint else {
-        return Err(ScimError::not_found("no such SCIM endpoint"));
+        return Err(ScimError::not_found("no such SCIM endpoint").into());
     };
     let capabilities = &call.tenant.capabilities;
     let method = &request.method;
@@ -79,19 +79,24 @@ async fn dispatch(
         Endpoint::ServiceProviderConfig if method == Method::GET => Ok(ScimResponse::ok(
             discovery::service_provider_config(capabilities, &request.base_url),
         )),
-        Endpoint::Schemas(id) if method == Method::GET => {
-            discovery::schemas(capabilities, &request.base_url, id.as_deref())
-        }
-        Endpoint::ResourceTypes(id) if method == Method::GET => {
-            discovery::resource_types(capabilities, &request.base_url, id.as_deref())
-        }
+        Endpoint::Schemas(id) if method == Method::GET => Ok(discovery::schemas(
+            capabilities,
+            &request.base_url,
+            id.as_deref(),
+        )?),
+        Endpoint::ResourceTypes(id) if method == Method::GET => Ok(discovery::resource_types(
+            capabilities,
+            &request.base_url,
+            id.as_deref(),
+        )?),
         Endpoint::Collection(kind) | Endpoint::Search(kind) | Endpoint::Resource(kind, _)
             if !discovery::supports(capabilities, kind) =>
         {
             Err(ScimError::not_found(format!(
                 "this tenant does not provision {}",
                 endpoint::noun_plural(kind)
-            )))
+            ))
+            .into())
         }
         Endpoint::Collection(kind) => {
             let resources = Resources {
@@ -106,7 +111,7 @@ async fn dispatch(
                         .await
                 }
                 Method::POST => resources.create().await,
-                _ => Err(method_not_allowed(method)),
+                _ => Err(method_not_allowed(method).into()),
             }
         }
         Endpoint::Search(kind) if method == Method::POST => {
@@ -124,7 +129,8 @@ async fn dispatch(
             None,
             "searching all resource types at once is not implemented: \
              search /Users/.search or /Groups/.search",
-        )),
+        )
+        .into()),
         Endpoint::Resource(kind, id) => {
             let resources = Resources {
                 call,
@@ -136,10 +142,10 @@ async fn dispatch(
                 Method::PUT => resources.replace(&id).await,
                 Method::PATCH => resources.patch(&id).await,
                 Method::DELETE => resources.delete(&id).await,
-                _ => Err(method_not_allowed(method)),
+                _ => Err(method_not_allowed(method).into()),
             }
         }
-        _ => Err(method_not_allowed(method)),
+        _ => Err(method_not_allowed(method).into()),
     }
 }
 

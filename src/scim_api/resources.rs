@@ -7,12 +7,14 @@
 //! from what it has (PATCH as get + apply + replace) or answers with SCIM 501.
 
 use super::endpoint::{noun, noun_plural};
-use super::message::{ScimRequest, ScimResponse};
+use super::message::{Failure, ScimRequest, ScimResponse};
 use crate::adapter::PatchHandle;
 use crate::gateway::Invocation;
+use crate::ordering::{name_key, resource_key};
 use rhai::Dynamic;
 use scimitar_scim::list::{list_response, ListQuery};
 use scimitar_scim::patch::{parse_patch, split_member_changes, MemberChange, PatchOp};
+use scimitar_scim::validate::{check_declared, check_declared_ops};
 use scimitar_scim::ResourceKind;
 use scimitar_scim::{normalize::normalize_resource, projection::project, ScimError};
 use serde_json::{json, Value};
@@ -44,7 +46,7 @@ impl Resources<'_> {
         self.call.call(function, args).await
     }
 
-    pub async fn get(&self, id: &str) -> Result<ScimResponse, ScimError> {
+    pub async fn get(&self, id: &str) -> Result<ScimResponse, Failure> {
         let query = ListQuery::from_query_string(&self.request.query)?;
         let mut resource = self.fetch(id).await?;
         project(&mut resource, &query.attributes, &query.excluded_attributes);
@@ -63,7 +65,7 @@ impl Resources<'_> {
         self.shape(found)
     }
 
-    pub async fn list(&self, query: ListQuery) -> Result<ScimResponse, ScimError> {
+    pub async fn list(&self, query: ListQuery) -> Result<ScimResponse, Failure> {
         let function = format!("list_{}", noun_plural(self.kind).to_ascii_lowercase());
         let argument = list_argument(&query);
         let answer = self
@@ -77,7 +79,8 @@ impl Resources<'_> {
                     _ => {
                         return Err(ScimError::internal(format!(
                             "{function} must return an array of resources"
-                        )))
+                        ))
+                        .into())
                     }
                 }
             }
@@ -85,7 +88,8 @@ impl Resources<'_> {
             _ => {
                 return Err(ScimError::internal(format!(
                     "{function} must return an array of resources"
-                )))
+                ))
+                .into())
             }
         };
         // The adapter may push the filter down loosely (or not at all): the gateway checks
@@ -109,15 +113,32 @@ impl Resources<'_> {
         )))
     }
 
-    pub async fn create(&self) -> Result<ScimResponse, ScimError> {
-        let resource = normalize_resource(self.request.json()?, self.kind)?;
-        let created = self
-            .invoke(
-                &self.function("create"),
-                vec![crate::adapter::json_to_dynamic(&resource)],
-            )
-            .await?;
-        let created = self.shape(created)?;
+    pub async fn create(&self) -> Result<ScimResponse, Failure> {
+        let mut resource = self.normalized_body()?;
+        let name = resource
+            .get(self.name_attribute())
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        let mut keys: Vec<String> = name.iter().map(|n| name_key(self.kind, n)).collect();
+        keys.extend(user_keys(&member_ids(&resource)));
+        self.lock(&keys).await?;
+        let members = member_ids(&resource);
+        let created = if self.kind == ResourceKind::Group
+            && !members.is_empty()
+            && self.call.defines("add_members", 2)
+        {
+            resource["members"] = json!([]);
+            self.create_group_then_add(resource, name.as_deref(), members)
+                .await?
+        } else {
+            let created = self
+                .invoke(
+                    &self.function("create"),
+                    vec![crate::adapter::json_to_dynamic(&resource)],
+                )
+                .await?;
+            self.shape(created)?
+        };
         let location = created
             .pointer("/meta/location")
             .and_then(Value::as_str)
@@ -125,8 +146,134 @@ impl Resources<'_> {
         Ok(ScimResponse::created(created, location))
     }
 
-    pub async fn replace(&self, id: &str) -> Result<ScimResponse, ScimError> {
+    /// A group created with members, when the adapter adds members separately: the group
+    /// first, then its members. Should adding them fail, the group is deleted again, so
+    /// that Entra's retry starts over instead of meeting a 409; should that fail too (the
+    /// target is down), the gateway remembers the group, and the retry completes it.
+    async fn create_group_then_add(
+        &self,
+        group: Value,
+        name: Option<&str>,
+        members: Vec<String>,
+    ) -> Result<Value, Failure> {
+        let pending = name.map(|n| format!("{PENDING_CREATE}{}", n.to_lowercase()));
+        let id = match self.pending_group(pending.as_deref()).await {
+            Some(id) => id,
+            None => {
+                let created = self
+                    .invoke(
+                        "create_group",
+                        vec![crate::adapter::json_to_dynamic(&group)],
+                    )
+                    .await?;
+                let id = self.shape(created)?["id"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string();
+                if let Some(key) = &pending {
+                    self.remember(key, Some(&json!(id))).await;
+                }
+                id
+            }
+        };
+        if let Err(failure) = self.add_members(&id, members).await {
+            match self
+                .call
+                .call("delete_group", vec![id.as_str().into()])
+                .await
+            {
+                Ok(_) => {
+                    if let Some(key) = &pending {
+                        self.remember(key, None).await;
+                    }
+                }
+                Err(undo) => tracing::warn!(
+                    tenant = %self.call.tenant.name,
+                    group = %id,
+                    detail = %undo.detail,
+                    "a group whose members could not be added could not be deleted either; \
+                     Entra's retry of the create completes it"
+                ),
+            }
+            return Err(failure);
+        }
+        if let Some(key) = &pending {
+            self.remember(key, None).await;
+        }
+        Ok(self.fetch(&id).await?)
+    }
+
+    /// The id of a group an earlier, failed create of the same name left at the target.
+    async fn pending_group(&self, key: Option<&str>) -> Option<String> {
+        let key = key?;
+        let store = &self.call.gateway.store;
+        let id = store
+            .kv_get(&self.gateway_namespace(), key)
+            .await
+            .ok()??
+            .as_str()?
+            .to_string();
+        match self.call.call("get_group", vec![id.as_str().into()]).await {
+            Ok(found) if !found.is_null() => Some(id),
+            _ => {
+                self.remember(key, None).await;
+                None
+            }
+        }
+    }
+
+    /// Records (or, for `None`, forgets) what the gateway itself must remember for the
+    /// tenant, apart from the script's own keys. Best effort: losing it costs a 409 later.
+    async fn remember(&self, key: &str, value: Option<&Value>) {
+        let store = &self.call.gateway.store;
+        let namespace = self.gateway_namespace();
+        let written = match value {
+            Some(value) => store.kv_set(&namespace, key, value).await,
+            None => store.kv_remove(&namespace, key).await,
+        };
+        if let Err(error) = written {
+            tracing::warn!(tenant = %self.call.tenant.name, %error, "the store failed to record a pending create");
+        }
+    }
+
+    /// The tenant's key/value namespace for the gateway's own records: apart from the
+    /// script's, so that neither can overwrite the other.
+    fn gateway_namespace(&self) -> String {
+        format!("{}\u{0}gateway", self.call.tenant.name)
+    }
+
+    fn name_attribute(&self) -> &'static str {
+        match self.kind {
+            ResourceKind::User => "userName",
+            ResourceKind::Group => "displayName",
+        }
+    }
+
+    /// The body, validated and normalised, with the tenant's declared extensions checked.
+    fn normalized_body(&self) -> Result<Value, ScimError> {
         let resource = normalize_resource(self.request.json()?, self.kind)?;
+        check_declared(&resource, &self.call.tenant.capabilities.custom_schemas)?;
+        Ok(resource)
+    }
+
+    /// Takes the locks that order this request's writes with every other write of the
+    /// same resources (see `crate::ordering`).
+    async fn lock(&self, keys: &[String]) -> Result<(), Failure> {
+        self.call
+            .locks
+            .take(keys)
+            .await
+            .map_err(|error| Failure::Refused {
+                reason: error.reason(),
+                error: error.to_scim(),
+            })
+    }
+
+    pub async fn replace(&self, id: &str) -> Result<ScimResponse, Failure> {
+        let resource = self.normalized_body()?;
+        let mut keys = vec![resource_key(self.kind, id)];
+        keys.extend(user_keys(&member_ids(&resource)));
+        self.lock(&keys).await?;
         let replaced = self
             .invoke(
                 &self.function("replace"),
@@ -141,15 +288,13 @@ impl Resources<'_> {
         Ok(ScimResponse::ok(replaced))
     }
 
-    pub async fn delete(&self, id: &str) -> Result<ScimResponse, ScimError> {
+    pub async fn delete(&self, id: &str) -> Result<ScimResponse, Failure> {
+        self.lock(&[resource_key(self.kind, id)]).await?;
         let answer = self
             .invoke(&self.function("delete"), vec![id.into()])
             .await?;
         if answer == Value::Bool(false) {
-            return Err(ScimError::not_found(format!(
-                "{} {id} not found",
-                noun(self.kind)
-            )));
+            return Err(ScimError::not_found(format!("{} {id} not found", noun(self.kind))).into());
         }
         Ok(ScimResponse::no_content())
     }
@@ -157,8 +302,20 @@ impl Resources<'_> {
     /// PATCH: group membership goes to `add_members`/`remove_members` when the adapter has
     /// them; the other operations go to `patch_{noun}`, or, failing that, are applied to
     /// the resource in memory and written back with `replace_{noun}`.
-    pub async fn patch(&self, id: &str) -> Result<ScimResponse, ScimError> {
+    pub async fn patch(&self, id: &str) -> Result<ScimResponse, Failure> {
         let ops = parse_patch(&self.request.json()?, self.kind)?;
+        check_declared_ops(&ops, &self.call.tenant.capabilities.custom_schemas)?;
+        let mut keys = vec![resource_key(self.kind, id)];
+        if self.kind == ResourceKind::Group {
+            let (touched, _) = split_member_changes(ops.clone());
+            keys.extend(touched.iter().flat_map(|change| match change {
+                MemberChange::Add(ids) | MemberChange::Remove(ids) | MemberChange::Replace(ids) => {
+                    user_keys(ids)
+                }
+                MemberChange::RemoveAll => Vec::new(),
+            }));
+        }
+        self.lock(&keys).await?;
         let members_separately = self.kind == ResourceKind::Group
             && self.call.defines("add_members", 2)
             && self.call.defines("remove_members", 2);
@@ -226,7 +383,7 @@ impl Resources<'_> {
         })
     }
 
-    async fn change_members(&self, id: &str, change: MemberChange) -> Result<(), ScimError> {
+    async fn change_members(&self, id: &str, change: MemberChange) -> Result<(), Failure> {
         let (add, remove) = match change {
             MemberChange::Add(ids) => (ids, Vec::new()),
             MemberChange::Remove(ids) => (Vec::new(), ids),
@@ -245,15 +402,43 @@ impl Resources<'_> {
                 (add, remove)
             }
         };
-        for (function, ids) in [("add_members", add), ("remove_members", remove)] {
-            if !ids.is_empty() {
-                let ids: rhai::Array = ids.into_iter().map(Dynamic::from).collect();
-                self.call
-                    .call(function, vec![id.into(), ids.into()])
-                    .await?;
-            }
+        self.add_members(id, add).await?;
+        if !remove.is_empty() {
+            let ids: rhai::Array = remove.into_iter().map(Dynamic::from).collect();
+            self.call
+                .call("remove_members", vec![id.into(), ids.into()])
+                .await?;
         }
         Ok(())
+    }
+
+    /// `add_members`, where a 404 means either that the group is gone or that a member
+    /// does not exist: the group is looked up to tell which (a missing member is the
+    /// client's 400, not a missing group).
+    async fn add_members(&self, id: &str, add: Vec<String>) -> Result<(), Failure> {
+        if add.is_empty() {
+            return Ok(());
+        }
+        let ids: rhai::Array = add.iter().cloned().map(Dynamic::from).collect();
+        match self
+            .call
+            .call("add_members", vec![id.into(), ids.into()])
+            .await
+        {
+            Err(error) if error.status == 404 => {
+                let group = self.call.call("get_group", vec![id.into()]).await?;
+                if group.is_null() {
+                    return Err(error.into());
+                }
+                Err(ScimError::invalid_value(format!(
+                    "a member to add is not a user of the target application: {} ({})",
+                    add.join(", "),
+                    error.detail
+                ))
+                .into())
+            }
+            other => other.map(|_| ()).map_err(Failure::from),
+        }
     }
 
     /// Completes what the adapter returned into a SCIM resource: `schemas` and `meta`
@@ -272,8 +457,8 @@ impl Resources<'_> {
             )));
         };
         map.insert("id".into(), Value::String(id.clone()));
-        map.entry("schemas")
-            .or_insert_with(|| json!([core_schema(self.kind)]));
+        let schemas = schemas_of(&map, self.kind);
+        map.insert("schemas".into(), schemas);
         let resource_type = match self.kind {
             ResourceKind::User => "User",
             ResourceKind::Group => "Group",
@@ -307,6 +492,30 @@ fn version_of(resource: &serde_json::Map<String, Value>) -> String {
     format!("W/\"{}\"", hex::encode(&hasher.finalize()[..8]))
 }
 
+/// `schemas` of a resource: its core schema first, then what the adapter listed, then every
+/// extension whose attributes it carries; each once.
+fn schemas_of(resource: &serde_json::Map<String, Value>, kind: ResourceKind) -> Value {
+    let listed = resource
+        .get("schemas")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str);
+    let present = resource
+        .iter()
+        .filter(|(key, value)| {
+            value.is_object() && key.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("urn:"))
+        })
+        .map(|(key, _)| key.as_str());
+    let mut schemas: Vec<&str> = vec![core_schema(kind)];
+    for urn in listed.chain(present) {
+        if !schemas.iter().any(|s| s.eq_ignore_ascii_case(urn)) {
+            schemas.push(urn);
+        }
+    }
+    json!(schemas)
+}
+
 fn core_schema(kind: ResourceKind) -> &'static str {
     match kind {
         ResourceKind::User => scimitar_scim::USER,
@@ -322,6 +531,17 @@ fn id_text(value: &Value) -> Option<String> {
         _ => None,
     }
 }
+
+/// Lock keys of the users a membership change names.
+fn user_keys(ids: &[String]) -> Vec<String> {
+    ids.iter()
+        .map(|id| resource_key(ResourceKind::User, id))
+        .collect()
+}
+
+/// Where the gateway remembers a group whose create failed half-way (its members could not
+/// be added, nor the group deleted again), by lowercased `displayName`.
+const PENDING_CREATE: &str = "pending-create:group:";
 
 fn member_ids(group: &Value) -> Vec<String> {
     group

@@ -22,6 +22,27 @@ pub struct LogFilter {
     pub limit: usize,
 }
 
+/// A store operation that failed: the store is unreachable or refused the statement, or
+/// a stored value is not the JSON it was written as.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("the store is unavailable: {0}")]
+    Unavailable(#[from] sqlx::Error),
+    #[error("a stored value is not valid JSON: {0}")]
+    Corrupt(#[from] serde_json::Error),
+}
+
+/// Runs one statement on whichever database the store is, with the same values bound:
+/// only the SQL differs (placeholders, JSON column types). Answers the rows affected.
+macro_rules! execute {
+    ($store:expr, sqlite: $sqlite:expr, postgres: $postgres:expr, $($bind:expr),+ $(,)?) => {
+        match $store {
+            Store::Sqlite(pool) => sqlx::query($sqlite)$(.bind($bind))+.execute(pool).await?.rows_affected(),
+            Store::Postgres(pool) => sqlx::query($postgres)$(.bind($bind))+.execute(pool).await?.rows_affected(),
+        }
+    };
+}
+
 #[derive(Clone)]
 pub enum Store {
     Sqlite(SqlitePool),
@@ -62,76 +83,102 @@ impl Store {
         }
     }
 
-    pub async fn kv_get(&self, tenant: &str, key: &str) -> anyhow::Result<Option<Value>> {
+    pub async fn kv_get(&self, tenant: &str, key: &str) -> Result<Option<Value>, StoreError> {
+        Ok(self
+            .kv_get_versioned(tenant, key)
+            .await?
+            .map(|(value, _)| value))
+    }
+
+    /// A value with its version, which changes on every write of the key.
+    pub async fn kv_get_versioned(
+        &self,
+        tenant: &str,
+        key: &str,
+    ) -> Result<Option<(Value, i64)>, StoreError> {
         Ok(match self {
             Store::Sqlite(pool) => {
-                let row: Option<(String,)> =
-                    sqlx::query_as("SELECT value FROM kv WHERE tenant = ? AND key = ?")
+                let row: Option<(String, i64)> =
+                    sqlx::query_as("SELECT value, version FROM kv WHERE tenant = ? AND key = ?")
                         .bind(tenant)
                         .bind(key)
                         .fetch_optional(pool)
                         .await?;
-                row.map(|(text,)| serde_json::from_str(&text)).transpose()?
+                match row {
+                    Some((text, version)) => Some((serde_json::from_str(&text)?, version)),
+                    None => None,
+                }
             }
             Store::Postgres(pool) => {
-                let row: Option<(Value,)> =
-                    sqlx::query_as("SELECT value FROM kv WHERE tenant = $1 AND key = $2")
-                        .bind(tenant)
-                        .bind(key)
-                        .fetch_optional(pool)
-                        .await?;
-                row.map(|(value,)| value)
+                sqlx::query_as("SELECT value, version FROM kv WHERE tenant = $1 AND key = $2")
+                    .bind(tenant)
+                    .bind(key)
+                    .fetch_optional(pool)
+                    .await?
             }
         })
     }
 
-    pub async fn kv_set(&self, tenant: &str, key: &str, value: &Value) -> anyhow::Result<()> {
-        match self {
-            Store::Sqlite(pool) => {
-                sqlx::query(
-                    "INSERT INTO kv (tenant, key, value) VALUES (?, ?, ?) \
+    pub async fn kv_set(&self, tenant: &str, key: &str, value: &Value) -> Result<(), StoreError> {
+        execute!(
+            self,
+            sqlite: "INSERT INTO kv (tenant, key, value) VALUES (?1, ?2, ?3) \
                      ON CONFLICT (tenant, key) DO UPDATE SET value = excluded.value, \
-                     updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')",
-                )
-                .bind(tenant)
-                .bind(key)
-                .bind(value.to_string())
-                .execute(pool)
-                .await?;
-            }
-            Store::Postgres(pool) => {
-                sqlx::query(
-                    "INSERT INTO kv (tenant, key, value) VALUES ($1, $2, $3) \
-                     ON CONFLICT (tenant, key) DO UPDATE SET value = excluded.value, updated_at = now()",
-                )
-                .bind(tenant)
-                .bind(key)
-                .bind(value)
-                .execute(pool)
-                .await?;
-            }
-        }
+                     version = kv.version + 1, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')",
+            postgres: "INSERT INTO kv (tenant, key, value) VALUES ($1, $2, $3::jsonb) \
+                       ON CONFLICT (tenant, key) DO UPDATE SET value = excluded.value, \
+                       version = kv.version + 1, updated_at = now()",
+            tenant, key, value.to_string()
+        );
         Ok(())
     }
 
-    pub async fn kv_remove(&self, tenant: &str, key: &str) -> anyhow::Result<()> {
-        match self {
-            Store::Sqlite(pool) => {
-                sqlx::query("DELETE FROM kv WHERE tenant = ? AND key = ?")
-                    .bind(tenant)
-                    .bind(key)
-                    .execute(pool)
-                    .await?;
-            }
-            Store::Postgres(pool) => {
-                sqlx::query("DELETE FROM kv WHERE tenant = $1 AND key = $2")
-                    .bind(tenant)
-                    .bind(key)
-                    .execute(pool)
-                    .await?;
-            }
-        }
+    pub async fn kv_remove(&self, tenant: &str, key: &str) -> Result<(), StoreError> {
+        execute!(
+            self,
+            sqlite: "DELETE FROM kv WHERE tenant = ?1 AND key = ?2",
+            postgres: "DELETE FROM kv WHERE tenant = $1 AND key = $2",
+            tenant, key
+        );
         Ok(())
+    }
+
+    /// Writes `new` (or removes the key, for `None`) only if the key is still at `expected`
+    /// (`None`: absent). True when it was written; false when another writer came first.
+    pub async fn kv_compare_and_set(
+        &self,
+        tenant: &str,
+        key: &str,
+        expected: Option<i64>,
+        new: Option<&Value>,
+    ) -> Result<bool, StoreError> {
+        let affected = match (expected, new) {
+            (None, None) => return Ok(self.kv_get_versioned(tenant, key).await?.is_none()),
+            (None, Some(value)) => execute!(
+                self,
+                sqlite: "INSERT INTO kv (tenant, key, value) VALUES (?1, ?2, ?3) \
+                         ON CONFLICT (tenant, key) DO NOTHING",
+                postgres: "INSERT INTO kv (tenant, key, value) VALUES ($1, $2, $3::jsonb) \
+                           ON CONFLICT (tenant, key) DO NOTHING",
+                tenant, key, value.to_string()
+            ),
+            (Some(version), Some(value)) => execute!(
+                self,
+                sqlite: "UPDATE kv SET value = ?3, version = version + 1, \
+                         updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') \
+                         WHERE tenant = ?1 AND key = ?2 AND version = ?4",
+                postgres: "UPDATE kv SET value = $3::jsonb, version = version + 1, updated_at = now() \
+                           WHERE tenant = $1 AND key = $2 AND version = $4",
+                tenant, key, value.to_string(), version
+            ),
+            (Some(version), None) => execute!(
+                self,
+                sqlite: "DELETE FROM kv WHERE tenant = ?1 AND key = ?2 AND version = ?3",
+                postgres: "DELETE FROM kv WHERE tenant = $1 AND key = $2 AND version = $3",
+                tenant, key, version
+            ),
+        };
+        Ok(affected == 1)
     }
 
     /// Stores a batch of provisioning log entries in one transaction.
@@ -315,7 +362,61 @@ mod tests {
         );
         store.kv_remove(tenant, "k").await.unwrap();
         assert_eq!(store.kv_get(tenant, "k").await.unwrap(), None);
+        compare_and_set(store, tenant).await;
         log_round_trip(store, tenant).await;
+    }
+
+    async fn compare_and_set(store: &Store, tenant: &str) {
+        let (one, two) = (serde_json::json!([1]), serde_json::json!([1, 2]));
+        store.kv_remove(tenant, "cas").await.unwrap();
+        assert!(store
+            .kv_compare_and_set(tenant, "cas", None, Some(&one))
+            .await
+            .unwrap());
+        assert!(
+            !store
+                .kv_compare_and_set(tenant, "cas", None, Some(&two))
+                .await
+                .unwrap(),
+            "a second insert of an absent key loses"
+        );
+        let (value, version) = store
+            .kv_get_versioned(tenant, "cas")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(value, one);
+        assert!(store
+            .kv_compare_and_set(tenant, "cas", Some(version), Some(&two))
+            .await
+            .unwrap());
+        assert!(
+            !store
+                .kv_compare_and_set(tenant, "cas", Some(version), Some(&one))
+                .await
+                .unwrap(),
+            "a write from a stale version loses"
+        );
+        let (_, newer) = store
+            .kv_get_versioned(tenant, "cas")
+            .await
+            .unwrap()
+            .unwrap();
+        store.kv_set(tenant, "cas", &one).await.unwrap();
+        assert!(!store
+            .kv_compare_and_set(tenant, "cas", Some(newer), None)
+            .await
+            .unwrap());
+        let (_, latest) = store
+            .kv_get_versioned(tenant, "cas")
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(store
+            .kv_compare_and_set(tenant, "cas", Some(latest), None)
+            .await
+            .unwrap());
+        assert_eq!(store.kv_get(tenant, "cas").await.unwrap(), None);
     }
 
     async fn log_round_trip(store: &Store, tenant: &str) {

@@ -7,7 +7,7 @@ pub use limits::{Protection, Refusal};
 
 pub use route::{RouteMatch, RouteTemplate};
 
-use crate::adapter::Adapter;
+use crate::adapter::{Adapter, ScriptCache};
 use crate::auth::TokenHash;
 use crate::config::{Config, Mode, TenantConfig};
 use crate::proxy::ProxyTarget;
@@ -26,23 +26,62 @@ pub struct Tenant {
     pub adapter: Arc<Adapter>,
     pub upstream: Arc<UpstreamClient>,
     /// The target's SCIM endpoint, for proxy-mode tenants.
-    pub proxy: Option<ProxyTarget>,
+    pub proxy: Option<Arc<ProxyTarget>>,
     /// The adapter settings table, ready to hand to scripts.
     pub settings: rhai::Map,
     pub default_region: Option<phonenumber::country::Id>,
     /// Rate and concurrency limits.
-    pub protection: Protection,
+    pub protection: Arc<Protection>,
     /// What discovery declares: the resource types the adapter implements, with the
     /// extensions and required attributes of the tenant's `[schema]`.
     pub capabilities: Capabilities,
+    /// The section it was built from, to tell on a reload what changed.
+    config: TenantConfig,
 }
 
 impl Tenant {
+    /// Builds a tenant from its section. On a reload, `running` is the tenant of the same
+    /// name now serving: whatever of it the new section leaves unchanged is kept — the
+    /// whole tenant, or its rate-limit buckets, its upstream client (OAuth token cache
+    /// included) and its proxy target (health state), each on its own.
     fn build(
         config: &TenantConfig,
-        engine: &rhai::Engine,
+        scripts: &mut ScriptCache,
         http: &reqwest::Client,
-    ) -> anyhow::Result<Self> {
+        running: Option<&Arc<Tenant>>,
+    ) -> anyhow::Result<Arc<Self>> {
+        let adapter = match &config.script {
+            Some(script) => scripts.get(script)?,
+            None => scripts.empty(),
+        };
+        if let Some(running) = running {
+            if running.config == *config && Arc::ptr_eq(&running.adapter, &adapter) {
+                return Ok(running.clone());
+            }
+        }
+        let kept = |same: fn(&TenantConfig, &TenantConfig) -> bool| {
+            running.filter(|r| same(&r.config, config))
+        };
+        let upstream = match kept(|a, b| a.upstream == b.upstream) {
+            Some(r) => r.upstream.clone(),
+            None => Arc::new(UpstreamClient::new(
+                &config.name,
+                &config.upstream,
+                http.clone(),
+            )?),
+        };
+        let proxy = match (
+            config.mode,
+            kept(|a, b| a.upstream == b.upstream && a.mode == b.mode),
+        ) {
+            (Mode::Translate, _) => None,
+            (Mode::Proxy, Some(r)) => r.proxy.clone(),
+            (Mode::Proxy, None) => Some(Arc::new(ProxyTarget::build(&config.upstream)?)),
+        };
+        let protection = match kept(|a, b| a.limits == b.limits) {
+            Some(r) => r.protection.clone(),
+            None => Arc::new(Protection::new(&config.limits)),
+        };
         let route = RouteTemplate::parse(&config.route)?;
         let token_hashes = config
             .auth
@@ -50,15 +89,6 @@ impl Tenant {
             .iter()
             .map(|h| TokenHash::parse(h))
             .collect::<anyhow::Result<_>>()?;
-        let adapter = match &config.script {
-            Some(script) => Adapter::compile(engine, script)?,
-            None => Adapter::empty(engine),
-        };
-        let upstream = UpstreamClient::new(&config.name, &config.upstream, http.clone())?;
-        let proxy = match config.mode {
-            Mode::Proxy => Some(ProxyTarget::build(&config.upstream)?),
-            Mode::Translate => None,
-        };
         let settings_json = Config::settings_json(&config.settings);
         let settings = rhai::serde::to_dynamic(&settings_json)
             .ok()
@@ -75,21 +105,27 @@ impl Tenant {
             None => None,
         };
         let capabilities = crate::scim_api::capabilities(&adapter, &config.schema);
-        Ok(Self {
+        Ok(Arc::new(Self {
             name: config.name.clone(),
             target: config.target.clone(),
             mode: config.mode,
             route,
             host: config.host.as_ref().map(|h| h.to_ascii_lowercase()),
             token_hashes,
-            adapter: Arc::new(adapter),
-            upstream: Arc::new(upstream),
+            adapter,
+            upstream,
             proxy,
             settings,
             default_region,
-            protection: Protection::new(&config.limits),
+            protection,
             capabilities,
-        })
+            config: config.clone(),
+        }))
+    }
+
+    /// The adapter script's path, as configured (none for a proxy tenant without hooks).
+    pub fn script_path(&self) -> Option<&std::path::Path> {
+        self.config.script.as_deref()
     }
 
     /// True when `token` is one of this tenant's tokens.
@@ -123,19 +159,25 @@ pub struct Tenants {
 }
 
 impl Tenants {
-    /// Builds every tenant: parses routes, compiles scripts, prepares upstream clients.
-    /// Any failure names the tenant.
+    /// Builds every tenant: parses routes, compiles scripts (once per distinct content),
+    /// prepares upstream clients. On a reload, `running` are the tenants now serving, whose
+    /// unchanged parts are kept (see [`Tenant::build`]). Any failure names the tenant.
     pub fn build(
         config: &Config,
         engine: &rhai::Engine,
         http: &reqwest::Client,
+        running: Option<&Tenants>,
     ) -> anyhow::Result<Self> {
+        let known = running
+            .into_iter()
+            .flat_map(|r| r.tenants.iter().map(|t| t.adapter.clone()));
+        let mut scripts = ScriptCache::new(engine, known);
         let mut tenants = config
             .tenants
             .iter()
             .map(|t| {
-                Tenant::build(t, engine, http)
-                    .map(Arc::new)
+                let previous = running.and_then(|r| r.tenants.iter().find(|p| p.name == t.name));
+                Tenant::build(t, &mut scripts, http, previous)
                     .with_context(|| format!("tenant {}", t.name))
             })
             .collect::<anyhow::Result<Vec<_>>>()?;

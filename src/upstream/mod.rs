@@ -177,7 +177,8 @@ impl UpstreamClient {
                 Attempt::Failed(_) if repeatable => backoff,
                 _ => break finish(outcome, request.raw),
             };
-            if retries_left == 0 || Instant::now() + wait >= deadline {
+            // Compared as durations: a target's `Retry-After` may be any number.
+            if retries_left == 0 || wait >= deadline.saturating_duration_since(Instant::now()) {
                 break finish(outcome, request.raw);
             }
             retries_left -= 1;
@@ -362,14 +363,15 @@ fn remaining(deadline: Instant) -> Result<Duration, ScimError> {
     Ok(left)
 }
 
-/// `Retry-After` in seconds (the HTTP-date form is rare from APIs and is ignored).
+/// `Retry-After` in seconds (the HTTP-date form is rare from APIs and is ignored), capped
+/// at what is ever passed on to Entra.
 fn retry_after(response: &UpstreamResponse) -> Option<Duration> {
     response
         .headers
         .iter()
         .find(|(k, _)| k.eq_ignore_ascii_case("retry-after"))
         .and_then(|(_, v)| v.trim().parse::<u64>().ok())
-        .map(Duration::from_secs)
+        .map(|secs| Duration::from_secs(secs.min(crate::scim_api::MAX_RETRY_AFTER_SECS)))
 }
 
 fn host_port(url: &url::Url) -> Option<String> {

@@ -11,6 +11,9 @@ use tokio::sync::Mutex;
 /// between the check and its use.
 const EXPIRY_MARGIN: Duration = Duration::from_secs(30);
 
+/// The longest a token is kept, whatever `expires_in` the target announces.
+const MAX_LIFETIME_SECS: u64 = 24 * 3600;
+
 pub struct ClientCredentials {
     pub token_url: url::Url,
     pub client_id: String,
@@ -63,7 +66,9 @@ impl ClientCredentials {
         }
         let fresh = self.fetch(http, timeout).await?;
         let token = fresh.access_token.clone();
-        let lifetime = Duration::from_secs(fresh.expires_in.unwrap_or(300));
+        // The target's number, capped: a lifetime of years (or u64::MAX) must neither
+        // overflow `Instant` nor keep a token past any sane rotation.
+        let lifetime = Duration::from_secs(fresh.expires_in.unwrap_or(300).min(MAX_LIFETIME_SECS));
         *cached = Some(CachedToken {
             access_token: fresh.access_token,
             refresh_at: Instant::now() + lifetime.saturating_sub(EXPIRY_MARGIN),

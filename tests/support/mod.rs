@@ -35,6 +35,20 @@ impl Gateway {
     }
 }
 
+impl Gateway {
+    /// Waits up to `limit` for the process to exit; true when it did.
+    pub fn wait_for_exit(&mut self, limit: Duration) -> bool {
+        let started = Instant::now();
+        while started.elapsed() < limit {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        false
+    }
+}
+
 impl Drop for Gateway {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -81,6 +95,11 @@ pub fn new_token() -> (String, String) {
 
 /// Writes a config for `tenants` and starts `scimitar serve` on free ports.
 pub async fn start_gateway(tenants: &[TenantSpec], extra_toml: &str) -> Gateway {
+    start_gateway_toml(&tenants_toml(tenants), extra_toml).await
+}
+
+/// The `[[tenants]]` sections of translate-mode tenants.
+pub fn tenants_toml(tenants: &[TenantSpec]) -> String {
     let mut toml = String::new();
     for t in tenants {
         toml.push_str(&format!(
@@ -95,7 +114,7 @@ pub async fn start_gateway(tenants: &[TenantSpec], extra_toml: &str) -> Gateway 
             t.settings_toml
         ));
     }
-    start_gateway_toml(&toml, extra_toml).await
+    toml
 }
 
 /// Starts `scimitar serve` on free ports with tenant sections written by the caller
@@ -110,12 +129,23 @@ pub async fn start_gateway_toml_with_server(tenants_toml: &str, server_toml: &st
 }
 
 async fn start_gateway_config(tenants_toml: &str, server_toml: &str, extra_toml: &str) -> Gateway {
+    start_gateway_on_store(tenants_toml, server_toml, "sqlite://state.db", extra_toml).await
+}
+
+/// Starts `scimitar serve` with its state in the store at `store_url` (several gateways on
+/// one PostgreSQL store are replicas of one deployment).
+pub async fn start_gateway_on_store(
+    tenants_toml: &str,
+    server_toml: &str,
+    store_url: &str,
+    extra_toml: &str,
+) -> Gateway {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let admin_port = free_port();
     let toml = format!(
         "[server]\nlisten = \"127.0.0.1:{port}\"\nadmin_listen = \"127.0.0.1:{admin_port}\"\nthreads = 2\n{server_toml}\n\
-         [store]\nurl = \"sqlite://state.db\"\n\n{extra_toml}\n{tenants_toml}"
+         [store]\nurl = \"{store_url}\"\n\n{extra_toml}\n{tenants_toml}"
     );
     let config = dir.path().join("scimitar.toml");
     std::fs::write(&config, toml).unwrap();
@@ -233,15 +263,40 @@ pub async fn serve_tenants(
     secrets: SecretFiles,
     extra_toml: &str,
 ) -> Setup {
-    let gateway = start_gateway(&tenants, extra_toml).await;
+    serve_tenants_with_server(testbed, tenants, scim_path, secrets, "", extra_toml).await
+}
+
+/// The same with more `[server]` settings.
+pub async fn serve_tenants_with_server(
+    testbed: Testbed,
+    tenants: Vec<TenantSpec>,
+    scim_path: &str,
+    secrets: SecretFiles,
+    server_toml: &str,
+    extra_toml: &str,
+) -> Setup {
+    let gateway = start_gateway_config(&tenants_toml(&tenants), server_toml, extra_toml).await;
     let first = tenants.into_iter().next().expect("at least one tenant");
-    Setup {
-        scim: format!("{}{scim_path}", gateway.url),
-        token: first.token,
-        testbed,
-        gateway,
-        client: Client::new(),
-        _secrets: secrets.0,
+    Setup::from_parts(testbed, gateway, scim_path, &first.token, secrets)
+}
+
+impl Setup {
+    /// A setup over a gateway started by the caller, calling it at `scim_path` with `token`.
+    pub fn from_parts(
+        testbed: Testbed,
+        gateway: Gateway,
+        scim_path: &str,
+        token: &str,
+        secrets: SecretFiles,
+    ) -> Setup {
+        Setup {
+            scim: format!("{}{scim_path}", gateway.url),
+            token: token.to_string(),
+            testbed,
+            gateway,
+            client: Client::new(),
+            _secrets: secrets.0,
+        }
     }
 }
 
@@ -277,6 +332,15 @@ impl Setup {
 
     pub async fn get(&self, path: &str) -> (StatusCode, Value) {
         self.send(Method::GET, path, None).await
+    }
+
+    /// Sends every request at once (as Entra's parallel workers do) and answers in order.
+    pub async fn send_parallel(
+        &self,
+        requests: Vec<(Method, String, Option<Value>)>,
+    ) -> Vec<(StatusCode, Value)> {
+        let urls = std::iter::repeat(self.scim.clone());
+        send_all(&self.client, &self.token, urls.zip(requests).collect()).await
     }
 
     pub async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
@@ -361,7 +425,28 @@ pub async fn meta_setup() -> MetaSetup {
 }
 
 pub async fn meta_setup_with(extra_toml: &str) -> MetaSetup {
-    let options = meta_networks::Options::default();
+    meta_setup_full("", "", extra_toml).await
+}
+
+/// A Meta Networks setup with more tenant settings (`tenant_toml` continues the tenant's
+/// section: e.g. a `[tenants.limits]` table), `[server]` settings and top-level tables.
+pub async fn meta_setup_full(tenant_toml: &str, server_toml: &str, extra_toml: &str) -> MetaSetup {
+    meta_setup_options(
+        meta_networks::Options::default(),
+        tenant_toml,
+        server_toml,
+        extra_toml,
+    )
+    .await
+}
+
+/// The same with the testbed configured by `options`.
+pub async fn meta_setup_options(
+    options: meta_networks::Options,
+    tenant_toml: &str,
+    server_toml: &str,
+    extra_toml: &str,
+) -> MetaSetup {
     let idp_id = options.idp_ids[0].clone();
     let secrets = SecretFiles::new(&[
         ("id", &options.client_id),
@@ -382,14 +467,20 @@ pub async fn meta_setup_with(extra_toml: &str) -> MetaSetup {
             secrets.toml("id"),
             secrets.toml("secret")
         ),
-        settings_toml: format!("default_region = \"US\"\nidp_ids = [\"{idp_id}\"]\n"),
+        settings_toml: format!("default_region = \"US\"\nidp_ids = [\"{idp_id}\"]\n{tenant_toml}"),
     };
     let path = format!("/v1/scim/{idp_id}");
-    let setup = serve_tenant(testbed, spec, &path, secrets, extra_toml).await;
+    let setup =
+        serve_tenants_with_server(testbed, vec![spec], &path, secrets, server_toml, extra_toml)
+            .await;
     MetaSetup { setup, idp_id }
 }
 
 impl MetaSetup {
+    pub fn gateway_mut(&mut self) -> &mut Gateway {
+        &mut self.setup.gateway
+    }
+
     pub async fn native_user(&self, email: &str) -> Option<Value> {
         self.native("users", "email", email).await
     }
@@ -454,7 +545,7 @@ pub async fn maptician_setup() -> Setup {
 
 /// `[tenants.upstream]` for a target whose API key travels in one header (`prefix` + key),
 /// `key` being the secret reference (`SecretFiles::toml`).
-fn api_key_upstream(testbed: &Testbed, header: &str, prefix: &str, key: String) -> String {
+pub fn api_key_upstream(testbed: &Testbed, header: &str, prefix: &str, key: String) -> String {
     format!(
         "base_url = \"{}\"\ntimeout_secs = 3\n[tenants.upstream.auth]\nkind = \"header\"\n\
          name = \"{header}\"\nprefix = \"{prefix}\"\nvalue = {}\n",
@@ -525,6 +616,30 @@ pub async fn mx3_setup() -> Mx3Setup {
     let other_token = specs[1].token.clone();
     let setup = serve_tenants(testbed, specs, "/mx3", secrets, "").await;
     Mx3Setup { setup, other_token }
+}
+
+/// Sends `(base URL, (method, path, body))` requests all at once with `token`, answering in
+/// the order given.
+pub async fn send_all(
+    client: &Client,
+    token: &str,
+    requests: Vec<(String, (Method, String, Option<Value>))>,
+) -> Vec<(StatusCode, Value)> {
+    let mut tasks = tokio::task::JoinSet::new();
+    for (index, (base, (method, path, body))) in requests.into_iter().enumerate() {
+        let mut request = client
+            .request(method, format!("{base}{path}"))
+            .bearer_auth(token);
+        if let Some(body) = body {
+            request = request
+                .header("content-type", SCIM_JSON)
+                .body(body.to_string());
+        }
+        tasks.spawn(async move { (index, read(request.send().await.unwrap()).await) });
+    }
+    let mut answers: Vec<_> = tasks.join_all().await;
+    answers.sort_by_key(|(index, _)| *index);
+    answers.into_iter().map(|(_, answer)| answer).collect()
 }
 
 /// A SCIM PatchOp body with `operations`.

@@ -8,6 +8,7 @@ mod http;
 mod ids;
 mod json;
 mod kv;
+mod locks;
 mod log;
 mod phone;
 mod scim;
@@ -20,6 +21,7 @@ pub fn register(engine: &mut rhai::Engine) {
     ids::register(engine);
     json::register(engine);
     kv::register(engine);
+    locks::register(engine);
     log::register(engine);
     phone::register(engine);
     scim::register(engine);

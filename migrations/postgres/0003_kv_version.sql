@@ -1,0 +1,2 @@
+-- A version per key, so that scripts can update a value atomically (compare-and-set).
+ALTER TABLE kv ADD COLUMN IF NOT EXISTS version BIGINT NOT NULL DEFAULT 0;
