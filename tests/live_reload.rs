@@ -190,3 +190,164 @@ async fn sighup_reloads() {
     let (status, _) = e.meta.get("/Users?filter=userName+eq+%22x%22").await;
     assert_eq!(status, 200);
 }
+
+/// No reload comes within two seconds (well past the settling time of a real change).
+async fn assert_no_reload_since(meta: &MetaSetup, successes: u64) {
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(
+        reloads(meta, "success").await,
+        successes,
+        "an unexpected reload"
+    );
+    assert_eq!(
+        reloads(meta, "failure").await,
+        0,
+        "an unexpected refused reload"
+    );
+}
+
+#[tokio::test]
+async fn reading_touching_or_rewriting_the_same_content_never_reloads() {
+    let e = editable().await;
+    let successes = reloads(&e.meta, "success").await;
+    let text = std::fs::read(&e.config).unwrap();
+    for _ in 0..50 {
+        std::fs::read(&e.config).unwrap();
+        std::fs::read(&e.script).unwrap();
+    }
+    let file = std::fs::File::options()
+        .write(true)
+        .open(&e.config)
+        .unwrap();
+    file.set_modified(std::time::SystemTime::now()).unwrap();
+    std::fs::write(&e.config, &text).unwrap();
+    let permissions = std::fs::metadata(&e.script).unwrap().permissions();
+    std::fs::set_permissions(&e.script, permissions).unwrap();
+    assert_no_reload_since(&e.meta, successes).await;
+
+    // A burst of real edits is one reload.
+    for i in 0..5 {
+        let mut edited = text.clone();
+        edited.extend_from_slice(format!("\n# edit {i}\n").as_bytes());
+        std::fs::write(&e.config, edited).unwrap();
+    }
+    wait_for_reloads(&e.meta, "success", successes + 1).await;
+    assert_no_reload_since(&e.meta, successes + 1).await;
+}
+
+#[tokio::test]
+async fn a_tenant_whose_section_did_not_change_keeps_its_state() {
+    let meta = meta_setup_full(
+        "[tenants.limits]\nrequests_per_second = 1\nburst = 20\n",
+        "",
+        "",
+    )
+    .await;
+    for _ in 0..20 {
+        let (status, body) = meta.get("/Users?filter=userName+eq+%22x%22").await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let tokens = meta.state().await["tokens_issued"].clone();
+    assert_eq!(tokens, 1);
+    // Another tenant joins: the first tenant's section is as it was.
+    let (_, other_hash) = new_token();
+    let config = meta.gateway.config_path();
+    let text = std::fs::read_to_string(&config).unwrap();
+    let second = format!("[[tenants]]{}", text.split("[[tenants]]").nth(1).unwrap())
+        .replace("name = \"meta\"", "name = \"meta-two\"")
+        .replace("route = \"/v1/scim/{idp_id}\"", "route = \"/two/{idp_id}\"")
+        .replacen(
+            "token_hashes = [\"",
+            &format!("token_hashes = [\"{other_hash}\", \""),
+            1,
+        );
+    std::fs::write(&config, format!("{text}\n{second}")).unwrap();
+    wait_for_reloads(&meta, "success", 1).await;
+    // The rate-limit bucket is still the one the burst emptied (a rebuilt one would let
+    // the whole burst through again), and the OAuth token is still the cached one.
+    let mut refused = 0;
+    for _ in 0..3 {
+        if meta.get("/Users?filter=userName+eq+%22x%22").await.0 == 429 {
+            refused += 1;
+        }
+    }
+    assert!(
+        refused >= 1,
+        "the emptied bucket was refilled by the reload"
+    );
+    assert_eq!(
+        meta.state().await["tokens_issued"],
+        tokens,
+        "the token cache was kept"
+    );
+}
+
+#[tokio::test]
+async fn a_tenant_added_by_a_reload_has_its_script_watched() {
+    let e = editable().await;
+    let successes = reloads(&e.meta, "success").await;
+    let script = e.meta.gateway.dir.path().join("second.rhai");
+    std::fs::copy(&e.script, &script).unwrap();
+    let (token, hash) = new_token();
+    let text = std::fs::read_to_string(&e.config).unwrap();
+    let second = format!("[[tenants]]{}", text.split("[[tenants]]").nth(1).unwrap())
+        .replace("name = \"meta\"", "name = \"second\"")
+        .replace(
+            "route = \"/v1/scim/{idp_id}\"",
+            "route = \"/second/{idp_id}\"",
+        )
+        .replace(
+            &e.script.display().to_string(),
+            &script.display().to_string(),
+        )
+        .replacen(
+            "token_hashes = [\"",
+            &format!("token_hashes = [\"{hash}\", \""),
+            1,
+        );
+    std::fs::write(&e.config, format!("{text}\n{second}")).unwrap();
+    wait_for_reloads(&e.meta, "success", successes + 1).await;
+    let url = e.meta.scim.replace("/v1/scim/", "/second/").to_string();
+    let create = |n: usize| {
+        e.meta
+            .client
+            .post(format!("{url}/Users"))
+            .bearer_auth(&token)
+            .header("content-type", SCIM_JSON)
+            .body(entra_user(&format!("s{n}@contoso.com"), "S", "T", None).to_string())
+            .send()
+    };
+    assert_eq!(create(0).await.unwrap().status(), 201);
+    let edited = std::fs::read_to_string(&script).unwrap().replacen(
+        "fn create_user(user) {",
+        "fn create_user(user) {\n    scim_error(400, \"invalidValue\", \"the second script changed\");",
+        1,
+    );
+    std::fs::write(&script, edited).unwrap();
+    let mut status = 0;
+    for n in 1..100 {
+        status = create(n).await.unwrap().status().as_u16();
+        if status == 400 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        status, 400,
+        "the added tenant's script edit never took effect"
+    );
+}
+
+#[tokio::test]
+async fn reloads_run_on_a_thread_of_their_own() {
+    let meta = meta_setup().await;
+    let tasks = std::fs::read_dir(format!("/proc/{}/task", meta.gateway.pid())).unwrap();
+    let names: Vec<String> = tasks
+        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
+        .map(|n| n.trim().to_string())
+        .collect();
+    assert!(
+        names.iter().any(|n| n == "scimitar-reload"),
+        "no reload thread among {names:?}"
+    );
+}
