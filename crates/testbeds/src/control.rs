@@ -12,7 +12,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{json, Map, Value};
 
-use crate::faults::{Fault, FaultQueue};
+use crate::faults::{FaultQueue, FaultRequest};
 
 /// What a testbed application provides to the shared plumbing besides its router.
 pub(crate) trait Application: Send + Sync + 'static {
@@ -48,6 +48,7 @@ impl Control {
         let mut state = self.app.snapshot();
         state.insert("requests".into(), json!(*self.requests()));
         state.insert("faults".into(), json!(self.faults.pending()));
+        state.insert("chaos".into(), self.faults.chaos());
         Value::Object(state)
     }
 }
@@ -84,20 +85,28 @@ async fn state(State(control): State<Arc<Control>>) -> Json<Value> {
 async fn reset(State(control): State<Arc<Control>>) -> Json<Value> {
     control.app.reset();
     control.requests().clear();
-    control.faults.clear();
+    control.faults.reset();
     Json(control.state())
 }
 
-/// Queues a fault and answers everything pending; a fault that makes no sense is a 400.
+/// Queues a fault (or turns chaos on) and answers everything pending; a fault that makes no
+/// sense is a 400.
 async fn add_fault(State(control): State<Arc<Control>>, body: axum::body::Bytes) -> Response {
-    match serde_json::from_slice::<Fault>(&body) {
-        Ok(fault) => {
+    let added = FaultRequest::parse(&body).and_then(|request| match request {
+        FaultRequest::Queued(fault) => {
             control.faults.push(fault);
-            Json(json!({ "faults": control.faults.pending() })).into_response()
+            Ok(())
         }
-        Err(e) => (
+        FaultRequest::Chaos { chaos } => control.faults.start_chaos(chaos),
+    });
+    match added {
+        Ok(()) => {
+            Json(json!({ "faults": control.faults.pending(), "chaos": control.faults.chaos() }))
+                .into_response()
+        }
+        Err(message) => (
             StatusCode::BAD_REQUEST,
-            Json(json!({ "error": "invalid_fault", "message": e.to_string() })),
+            Json(json!({ "error": "invalid_fault", "message": message })),
         )
             .into_response(),
     }

@@ -6,6 +6,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use axum::http::StatusCode;
+use rand::Rng;
 use serde::{Deserialize, Serialize};
 
 /// What happens to a request once its fault's delay (if any) has passed.
@@ -106,42 +107,160 @@ impl From<Fault> for FaultSpec {
     }
 }
 
-/// Pending faults in the order they were posted. The front fault serves its `count` requests
-/// before the next one starts.
+/// Random faults, for soak runs: `{"chaos": {"probability": 0.1, "max_delay_ms": 500}}`
+/// makes each native request, with that probability, meet one of a 503, a 429 with
+/// `Retry-After: 1`, a delay of up to `max_delay_ms` (then the request is performed), or a
+/// dropped connection — each as likely as the others, and each before the request is
+/// performed, so that a failed answer always means nothing was done.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Chaos {
+    probability: f64,
+    #[serde(default = "default_max_delay_ms")]
+    max_delay_ms: u64,
+}
+
+fn default_max_delay_ms() -> u64 {
+    500
+}
+
+/// What `POST /_testbed/faults` takes: one fault for the next requests, or chaos.
+pub(crate) enum FaultRequest {
+    Chaos { chaos: Chaos },
+    Queued(Fault),
+}
+
+impl FaultRequest {
+    /// Reads a request body, with the error of whichever form it is meant as.
+    pub fn parse(body: &[u8]) -> Result<Self, String> {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct ChaosBody {
+            chaos: Chaos,
+        }
+        let value: serde_json::Value = serde_json::from_slice(body).map_err(|e| e.to_string())?;
+        if value.get("chaos").is_some() {
+            let ChaosBody { chaos } = serde_json::from_value(value).map_err(|e| e.to_string())?;
+            Ok(FaultRequest::Chaos { chaos })
+        } else {
+            serde_json::from_value(value)
+                .map(FaultRequest::Queued)
+                .map_err(|e| e.to_string())
+        }
+    }
+}
+
+/// How many faults chaos injected, by kind, for `/_testbed/state`.
+#[derive(Clone, Debug, Default, Serialize)]
+pub(crate) struct Injected {
+    status_503: u64,
+    status_429: u64,
+    delay: u64,
+    drop: u64,
+}
+
 #[derive(Default)]
-pub(crate) struct FaultQueue(Mutex<VecDeque<Fault>>);
+struct Faults {
+    queue: VecDeque<Fault>,
+    chaos: Option<Chaos>,
+    injected: Injected,
+}
+
+/// Pending faults in the order they were posted — the front fault serves its `count`
+/// requests before the next one starts — and, when nothing is queued, chaos if it is on.
+#[derive(Default)]
+pub(crate) struct FaultQueue(Mutex<Faults>);
 
 impl FaultQueue {
     pub fn push(&self, fault: Fault) {
-        self.lock().push_back(fault);
+        self.lock().queue.push_back(fault);
     }
 
+    /// Turns chaos on (it stays on until the faults are cleared).
+    pub fn start_chaos(&self, chaos: Chaos) -> Result<(), String> {
+        if !(0.0..=1.0).contains(&chaos.probability) {
+            return Err("chaos.probability must be between 0 and 1".into());
+        }
+        self.lock().chaos = Some(chaos);
+        Ok(())
+    }
+
+    /// Forgets what is queued and stops chaos.
     pub fn clear(&self) {
-        self.lock().clear();
+        let mut faults = self.lock();
+        faults.queue.clear();
+        faults.chaos = None;
+    }
+
+    /// Forgets everything, the counts of injected faults too.
+    pub fn reset(&self) {
+        *self.lock() = Faults::default();
     }
 
     /// The fault for the request now arriving, if any, counting it down.
     pub fn next(&self) -> Option<Fault> {
-        let mut queue = self.lock();
-        let front = queue.front_mut()?;
-        front.remaining -= 1;
-        let fault = front.clone();
-        if front.remaining == 0 {
-            queue.pop_front();
+        let mut faults = self.lock();
+        if let Some(front) = faults.queue.front_mut() {
+            front.remaining -= 1;
+            let fault = front.clone();
+            if front.remaining == 0 {
+                faults.queue.pop_front();
+            }
+            return Some(fault);
         }
-        Some(fault)
+        let chaos = faults.chaos.clone()?;
+        let mut rng = rand::thread_rng();
+        if !rng.gen_bool(chaos.probability) {
+            return None;
+        }
+        let (outcome, delay) = match rng.gen_range(0..4) {
+            0 => {
+                faults.injected.status_503 += 1;
+                (respond(StatusCode::SERVICE_UNAVAILABLE, None), 0)
+            }
+            1 => {
+                faults.injected.status_429 += 1;
+                (respond(StatusCode::TOO_MANY_REQUESTS, Some(1)), 0)
+            }
+            2 => {
+                faults.injected.delay += 1;
+                (Outcome::Forward, rng.gen_range(0..=chaos.max_delay_ms))
+            }
+            _ => {
+                faults.injected.drop += 1;
+                (Outcome::Drop, 0)
+            }
+        };
+        Some(Fault {
+            delay: Duration::from_millis(delay),
+            outcome,
+            remaining: 1,
+        })
     }
 
     /// What is still pending, in wire form.
     pub fn pending(&self) -> Vec<Fault> {
-        self.lock().iter().cloned().collect()
+        self.lock().queue.iter().cloned().collect()
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, VecDeque<Fault>> {
-        // A panic elsewhere cannot leave a VecDeque half-updated, so a poisoned lock is usable.
+    /// Chaos (if on) and what it injected so far.
+    pub fn chaos(&self) -> serde_json::Value {
+        let faults = self.lock();
+        serde_json::json!({ "settings": faults.chaos, "injected": faults.injected })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Faults> {
+        // A panic elsewhere cannot leave the queue half-updated, so a poisoned lock is usable.
         self.0
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+fn respond(status: StatusCode, retry_after: Option<u64>) -> Outcome {
+    Outcome::Respond {
+        status,
+        retry_after,
     }
 }
 
@@ -188,6 +307,32 @@ mod tests {
         ] {
             assert!(parse(bad).is_err(), "{bad} should be rejected");
         }
+    }
+
+    #[test]
+    fn chaos_injects_at_its_rate_and_counts_what_it_did() {
+        let queue = FaultQueue::default();
+        let chaos = FaultRequest::parse(br#"{"chaos":{"probability":0.5,"max_delay_ms":10}}"#);
+        let Ok(FaultRequest::Chaos { chaos }) = chaos else {
+            panic!("not read as chaos");
+        };
+        queue.start_chaos(chaos).unwrap();
+        let faults = (0..2000).filter_map(|_| queue.next()).count();
+        assert!((800..1200).contains(&faults), "{faults} of 2000");
+        let injected = &queue.chaos()["injected"];
+        let counted: u64 = ["status_503", "status_429", "delay", "drop"]
+            .iter()
+            .map(|k| injected[k].as_u64().unwrap())
+            .sum();
+        assert_eq!(counted, faults as u64);
+        queue.clear();
+        assert!(queue.next().is_none(), "clearing stops chaos");
+        assert!(queue
+            .start_chaos(Chaos {
+                probability: 2.0,
+                max_delay_ms: 1
+            })
+            .is_err());
     }
 
     #[test]
