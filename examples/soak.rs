@@ -181,7 +181,11 @@ fn start_demo(args: &Args) -> anyhow::Result<(Child, Vec<Tenant>)> {
             break;
         }
     }
-    anyhow::ensure!(tenants.len() == 7, "the demo described {} tenants, not 7", tenants.len());
+    anyhow::ensure!(
+        tenants.len() == 7,
+        "the demo described {} tenants, not 7",
+        tenants.len()
+    );
     Ok((child, tenants))
 }
 
@@ -212,7 +216,10 @@ async fn run(args: Args, tenants: Vec<Tenant>) -> anyhow::Result<Figures> {
     let mut creates = Vec::new();
     for (t, tenant) in tenants.iter().enumerate() {
         for i in 0..soak.args.users {
-            creates.push(Work::CreateUser(t, format!("soak{i}.{}@contoso.com", tenant.name)));
+            creates.push(Work::CreateUser(
+                t,
+                format!("soak{i}.{}@contoso.com", tenant.name),
+            ));
         }
         for g in (0..soak.args.groups).filter(|_| tenant.groups) {
             creates.push(Work::CreateGroup(t, format!("soak-{}-g{g}", tenant.name)));
@@ -333,7 +340,10 @@ impl Soak {
         for _ in 0..300 {
             let probe = self
                 .client
-                .get(format!("{}/Users?filter=userName+eq+%22probe%22", tenant.scim))
+                .get(format!(
+                    "{}/Users?filter=userName+eq+%22probe%22",
+                    tenant.scim
+                ))
                 .bearer_auth(&tenant.token)
                 .send()
                 .await;
@@ -570,23 +580,27 @@ impl Soak {
         let who = &tenant.name;
         for (name, count) in &native.user_count {
             if *count > 1 {
-                figures.duplicates.push(format!("{who}: {count} users named {name}"));
+                figures
+                    .duplicates
+                    .push(format!("{who}: {count} users named {name}"));
             }
         }
         for (name, count) in &native.group_count {
             if *count > 1 {
-                figures.duplicates.push(format!("{who}: {count} groups named {name}"));
+                figures
+                    .duplicates
+                    .push(format!("{who}: {count} groups named {name}"));
             }
         }
         for user in claims.users.keys() {
             let deleted = claims.deleted.contains(user);
             match (native.users.get(user), deleted) {
-                (None, false) => figures
-                    .without_effect
-                    .push(format!("{who}: user {user} was created, the target has none")),
-                (Some(_), true) => figures
-                    .without_effect
-                    .push(format!("{who}: user {user} was deleted, the target still has it")),
+                (None, false) => figures.without_effect.push(format!(
+                    "{who}: user {user} was created, the target has none"
+                )),
+                (Some(_), true) => figures.without_effect.push(format!(
+                    "{who}: user {user} was deleted, the target still has it"
+                )),
                 _ => {}
             }
         }
@@ -594,9 +608,9 @@ impl Soak {
         // exists only in the gateway's store, so only memberships are compared there.
         for group in claims.groups.keys().filter(|_| tenant.target != "mx3") {
             if !native.groups.contains_key(group) {
-                figures
-                    .without_effect
-                    .push(format!("{who}: group {group} was created, the target has none"));
+                figures.without_effect.push(format!(
+                    "{who}: group {group} was created, the target has none"
+                ));
             }
         }
         for ((user, attribute), expected) in &claims.attributes {
@@ -645,13 +659,41 @@ impl Native {
         let mut native = Native::default();
         // (user list, id field, name field, given, family, active)
         let (users, id, name, given, family, active) = match tenant.target.as_str() {
-            "meta-networks" => (list(&state["users"]), "id", "email", "given_name", "family_name", Some("enabled")),
-            "mediusflow" => (list(&state["users"]), "Id", "UserName", "FirstName", "LastName", Some("IsActive")),
-            "maptician" => (
-                list(&state["occupants"]).into_iter().filter(|o| o["deleted"] != true).collect(),
-                "userID", "email", "firstName", "lastName", Some("active"),
+            "meta-networks" => (
+                list(&state["users"]),
+                "id",
+                "email",
+                "given_name",
+                "family_name",
+                Some("enabled"),
             ),
-            "rhombus" => (list(&state["users"]), "uuid", "email", "firstName", "lastName", None),
+            "mediusflow" => (
+                list(&state["users"]),
+                "Id",
+                "UserName",
+                "FirstName",
+                "LastName",
+                Some("IsActive"),
+            ),
+            "maptician" => (
+                list(&state["occupants"])
+                    .into_iter()
+                    .filter(|o| o["deleted"] != true)
+                    .collect(),
+                "userID",
+                "email",
+                "firstName",
+                "lastName",
+                Some("active"),
+            ),
+            "rhombus" => (
+                list(&state["users"]),
+                "uuid",
+                "email",
+                "firstName",
+                "lastName",
+                None,
+            ),
             _ => {
                 let org = tenant.name.trim_start_matches("mx3-");
                 let users = list(&state["organisations"])
@@ -659,7 +701,14 @@ impl Native {
                     .find(|o| o["name"] == org)
                     .map(|o| list(&o["users"]))
                     .unwrap_or_default();
-                (users, "user_id", "email", "name_first", "name_last", Some("active"))
+                (
+                    users,
+                    "user_id",
+                    "email",
+                    "name_first",
+                    "name_last",
+                    Some("active"),
+                )
             }
         };
         let suffix = format!(".{}@contoso.com", tenant.name);
@@ -696,7 +745,10 @@ impl Native {
             _ => (Vec::new(), "", ""),
         };
         for group in groups {
-            let Some(name) = group[group_name].as_str().filter(|n| n.starts_with(&prefix)) else {
+            let Some(name) = group[group_name]
+                .as_str()
+                .filter(|n| n.starts_with(&prefix))
+            else {
                 continue;
             };
             *native.group_count.entry(name.to_string()).or_default() += 1;
@@ -746,7 +798,13 @@ fn report(args: &Args, f: &Figures) {
             println!("{key:<30} {value}");
         }
     }
-    for line in f.without_effect.iter().chain(&f.duplicates).chain(&f.lost_updates).take(50) {
+    for line in f
+        .without_effect
+        .iter()
+        .chain(&f.duplicates)
+        .chain(&f.lost_updates)
+        .take(50)
+    {
         eprintln!("soak: {line}");
     }
 }
