@@ -13,6 +13,7 @@ use axum::{Json, Router};
 use serde_json::{json, Map, Value};
 
 use crate::faults::{FaultQueue, FaultRequest};
+use crate::seed::Seed;
 
 /// What a testbed application provides to the shared plumbing besides its router.
 pub(crate) trait Application: Send + Sync + 'static {
@@ -22,6 +23,9 @@ pub(crate) trait Application: Send + Sync + 'static {
     fn reset(&self);
     /// The application's own answer to an injected status fault (its error body shape).
     fn fault_response(&self, status: StatusCode) -> Response;
+    /// Adds pre-existing accounts straight to the state (see [`crate::seed`]); answers how
+    /// many of each the application now holds.
+    fn seed(&self, seed: &Seed) -> Map<String, Value>;
 }
 
 /// Shared by the control routes, the request counter and the fault layer in `server`.
@@ -72,13 +76,22 @@ async fn count(State(control): State<Arc<Control>>, request: Request, next: Next
 pub(crate) fn router(control: Arc<Control>) -> Router {
     Router::new()
         .route("/_testbed/state", get(state))
+        .route("/_testbed/requests", get(requests))
         .route("/_testbed/reset", post(reset))
         .route("/_testbed/faults", post(add_fault).delete(clear_faults))
+        .route("/_testbed/seed", post(seed))
         .with_state(control)
 }
 
 async fn state(State(control): State<Arc<Control>>) -> Json<Value> {
     Json(control.state())
+}
+
+/// Only the request counts (cheap at any directory size): `{"total": n, "by_route": {...}}`.
+async fn requests(State(control): State<Arc<Control>>) -> Json<Value> {
+    let by_route = control.requests().clone();
+    let total: u64 = by_route.values().sum();
+    Json(json!({ "total": total, "by_route": by_route }))
 }
 
 /// Answers the fresh state, so a caller sees what "reset" left behind (the configuration).
@@ -107,6 +120,18 @@ async fn add_fault(State(control): State<Arc<Control>>, body: axum::body::Bytes)
         Err(message) => (
             StatusCode::BAD_REQUEST,
             Json(json!({ "error": "invalid_fault", "message": message })),
+        )
+            .into_response(),
+    }
+}
+
+/// Seeds the application (see [`crate::seed`]); a body that is not a seed is a 400.
+async fn seed(State(control): State<Arc<Control>>, body: axum::body::Bytes) -> Response {
+    match serde_json::from_slice::<Seed>(&body) {
+        Ok(seed) => Json(Value::Object(control.app.seed(&seed))).into_response(),
+        Err(e) => (
+            StatusCode::BAD_REQUEST,
+            Json(json!({ "error": "invalid_seed", "message": e.to_string() })),
         )
             .into_response(),
     }

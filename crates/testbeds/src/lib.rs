@@ -6,9 +6,12 @@
 //! subject to faults:
 //! - `GET /_testbed/state`: the whole state as JSON, plus `requests` (how many requests reached
 //!   each native route, keyed `"METHOD /route/{template}"`) and `faults` (what is still pending);
+//! - `GET /_testbed/requests`: the request counts alone, `{"total", "by_route"}` (cheap at any
+//!   directory size);
 //! - `POST /_testbed/reset`: forget all data, request counts and pending faults, keep the
 //!   configuration (credentials, organisation);
-//! - `POST /_testbed/faults`, `DELETE /_testbed/faults`: queue or clear injected faults.
+//! - `POST /_testbed/faults`, `DELETE /_testbed/faults`: queue or clear injected faults;
+//! - `POST /_testbed/seed`: add accounts that existed before Entra (see `seed.rs`).
 //!
 //! A testbed runs as tasks on the caller's tokio runtime and stops when its [`Testbed`] handle is
 //! shut down or dropped.
@@ -22,6 +25,7 @@ pub mod meta_networks;
 pub mod mx3;
 mod random;
 pub mod rhombus;
+mod seed;
 mod server;
 mod store;
 mod tokens;

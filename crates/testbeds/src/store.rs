@@ -61,6 +61,10 @@ impl<T> Collection<T> {
         self.by_seq.remove(&self.seq_of.remove(id)?)
     }
 
+    pub fn len(&self) -> usize {
+        self.by_seq.len()
+    }
+
     pub fn values(&self) -> impl Iterator<Item = &T> {
         self.by_seq.values()
     }

@@ -34,6 +34,7 @@ use serde_json::{json, Map, Value};
 use self::api::ApiError;
 use self::model::Occupant;
 use crate::control::Application;
+use crate::seed::Seed;
 use crate::store::Collection;
 use crate::{random, server, Testbed};
 
@@ -95,6 +96,8 @@ struct Maptician {
 struct Db {
     /// Keyed by `userID`, soft-deleted ones included.
     occupants: Collection<Occupant>,
+    /// Occupants seeded so far, so that a second seed numbers on.
+    seeded: usize,
 }
 
 impl Maptician {
@@ -114,6 +117,29 @@ impl Application for Maptician {
 
     fn reset(&self) {
         *self.db() = Db::default();
+    }
+
+    /// Occupants only: Maptician has no groups.
+    fn seed(&self, seed: &Seed) -> Map<String, Value> {
+        let mut db = self.db();
+        let first = db.seeded;
+        for i in first..first + seed.users {
+            let account = Seed::user(i);
+            let mut fields = model::blank();
+            fields.insert("email".into(), json!(account.email));
+            fields.insert("firstName".into(), json!(account.given));
+            fields.insert("lastName".into(), json!(account.family));
+            fields.insert("externalId".into(), json!(account.external_id));
+            let user_id = random::uuid_v4();
+            let occupant = Occupant {
+                user_id: user_id.clone(),
+                fields,
+                deleted: false,
+            };
+            db.occupants.insert(user_id, occupant);
+        }
+        db.seeded = first + seed.users;
+        Map::from_iter([("occupants".to_owned(), json!(db.occupants.len()))])
     }
 
     fn fault_response(&self, status: StatusCode) -> Response {

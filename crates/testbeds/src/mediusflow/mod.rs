@@ -40,8 +40,9 @@ use axum::Router;
 use serde_json::{json, Map, Value};
 
 use self::api::ApiError;
-use self::model::{Role, User, CONFIGURATIONS};
+use self::model::{Role, RoleFields, User, UserFields, CONFIGURATIONS};
 use crate::control::Application;
+use crate::seed::Seed;
 use crate::store::Collection;
 use crate::tokens::Tokens;
 use crate::{random, server, Testbed};
@@ -150,6 +151,8 @@ struct Db {
     last_user_id: u64,
     last_role_id: u64,
     tokens: Tokens,
+    /// Users and roles seeded so far, so that a second seed numbers on.
+    seeded: (usize, usize),
 }
 
 impl Medius {
@@ -198,6 +201,51 @@ impl Application for Medius {
 
     fn reset(&self) {
         *self.db() = Db::default();
+    }
+
+    fn seed(&self, seed: &Seed) -> Map<String, Value> {
+        let mut db = self.db();
+        let (first_user, first_role) = db.seeded;
+        let mut ids = Vec::with_capacity(seed.users);
+        for i in first_user..first_user + seed.users {
+            let account = Seed::user(i);
+            db.last_user_id += 1;
+            let fields = UserFields {
+                user_name: Some(account.email.clone()),
+                first_name: Some(account.given.to_owned()),
+                last_name: Some(account.family.clone()),
+                display_name: Some(format!("{} {}", account.given, account.family)),
+                email: Some(account.email),
+                external_id: Some(account.external_id),
+                configuration_name: Some("Default".to_owned()),
+                roles: vec!["User".to_owned()],
+                companies: vec!["Contoso AB".to_owned()],
+                ..UserFields::empty()
+            };
+            let user = User {
+                id: db.last_user_id,
+                fields,
+            };
+            ids.push(user.id);
+            db.users.insert(user.id.to_string(), user);
+        }
+        for (name, members) in seed.groups(first_role) {
+            db.last_role_id += 1;
+            let role = Role {
+                id: db.last_role_id,
+                fields: RoleFields {
+                    name: Some(name),
+                    external_id: None,
+                    user_ids: members.into_iter().map(|m| ids[m]).collect(),
+                },
+            };
+            db.roles.insert(role.id.to_string(), role);
+        }
+        db.seeded = (first_user + seed.users, first_role + seed.groups);
+        Map::from_iter([
+            ("users".to_owned(), json!(db.users.len())),
+            ("roles".to_owned(), json!(db.roles.len())),
+        ])
     }
 
     fn fault_response(&self, status: StatusCode) -> Response {

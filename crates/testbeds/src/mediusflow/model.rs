@@ -50,6 +50,11 @@ fn active_by_default() -> bool {
 }
 
 impl UserFields {
+    /// A user with nothing set (as a PUT of `{}` would leave it).
+    pub fn empty() -> Self {
+        serde_json::from_value(serde_json::json!({})).expect("every field has a default")
+    }
+
     /// The writable fields of a request body (its `Id`, if any, is ignored).
     pub fn parse(body: Value) -> Result<Self, ApiError> {
         let fields: UserFields = serde_json::from_value(without_id(body)?)

@@ -43,6 +43,7 @@ use serde_json::{json, Map, Value};
 use self::api::ApiError;
 use self::model::{Group, User};
 use crate::control::Application;
+use crate::seed::Seed;
 use crate::store::Collection;
 use crate::{random, server, Testbed};
 
@@ -131,6 +132,8 @@ struct Db {
     users: Collection<User>,
     groups: Collection<Group>,
     tokens: crate::tokens::Tokens,
+    /// Users and groups seeded so far, so that a second seed numbers on.
+    seeded: (usize, usize),
 }
 
 impl Meta {
@@ -157,6 +160,54 @@ impl Application for Meta {
 
     fn reset(&self) {
         *self.db() = Db::default();
+    }
+
+    fn seed(&self, seed: &Seed) -> Map<String, Value> {
+        let mut db = self.db();
+        let (first_user, first_group) = db.seeded;
+        let at = model::now();
+        let mut ids = Vec::with_capacity(seed.users);
+        for i in first_user..first_user + seed.users {
+            let account = Seed::user(i);
+            let fields = Map::from_iter([
+                ("email".to_owned(), json!(account.email)),
+                ("enabled".to_owned(), json!(true)),
+                ("given_name".to_owned(), json!(account.given)),
+                ("family_name".to_owned(), json!(account.family)),
+                (
+                    "name".to_owned(),
+                    json!(format!("{} {}", account.given, account.family)),
+                ),
+            ]);
+            let user = User {
+                id: model::new_id("usr-", &db.users),
+                org_id: self.org_id.clone(),
+                fields,
+                roles: Vec::new(),
+                tags: Vec::new(),
+                idp_id: None,
+                created_at: at.clone(),
+                modified_at: at.clone(),
+            };
+            ids.push(user.id.clone());
+            db.users.insert(user.id.clone(), user);
+        }
+        for (name, members) in seed.groups(first_group) {
+            let group = Group {
+                id: model::new_id("grp-", &db.groups),
+                fields: Map::from_iter([("name".to_owned(), json!(name))]),
+                users: members.into_iter().map(|m| ids[m].clone()).collect(),
+                idp_id: None,
+                created_at: at.clone(),
+                modified_at: at.clone(),
+            };
+            db.groups.insert(group.id.clone(), group);
+        }
+        db.seeded = (first_user + seed.users, first_group + seed.groups);
+        Map::from_iter([
+            ("users".to_owned(), json!(db.users.len())),
+            ("groups".to_owned(), json!(db.groups.len())),
+        ])
     }
 
     fn fault_response(&self, status: StatusCode) -> Response {

@@ -30,6 +30,7 @@ use serde_json::{json, Map, Value};
 
 use self::users::User;
 use crate::control::Application;
+use crate::seed::Seed;
 use crate::store::Collection;
 use crate::{random, server, Testbed};
 
@@ -105,12 +106,16 @@ struct Mx3 {
 /// `Options::organisations`.
 struct Db {
     organisations: Vec<Collection<User>>,
+    /// Users and tags seeded so far (into the first organisation), so that a second seed
+    /// numbers on.
+    seeded: (usize, usize),
 }
 
 impl Db {
     fn new(organisations: usize) -> Self {
         Db {
             organisations: (0..organisations).map(|_| Collection::default()).collect(),
+            seeded: (0, 0),
         }
     }
 }
@@ -139,6 +144,29 @@ impl Application for Mx3 {
 
     fn reset(&self) {
         *self.db() = Db::new(self.options.organisations.len());
+    }
+
+    /// Into the first organisation; a group is a tag its members carry (MX3 has no groups),
+    /// so the seeded groups exist as tags only.
+    fn seed(&self, seed: &Seed) -> Map<String, Value> {
+        let mut db = self.db();
+        let (first_user, first_group) = db.seeded;
+        let mut tags: Vec<Vec<String>> = vec![Vec::new(); seed.users];
+        for (name, members) in seed.groups(first_group) {
+            for member in members {
+                tags[member].push(name.clone());
+            }
+        }
+        let Some(users) = db.organisations.first_mut() else {
+            return Map::new();
+        };
+        for (i, tags) in (first_user..first_user + seed.users).zip(tags) {
+            let user = User::seeded(Seed::user(i), tags);
+            users.insert(user.id().to_owned(), user);
+        }
+        let count = users.len();
+        db.seeded = (first_user + seed.users, first_group + seed.groups);
+        Map::from_iter([("users".to_owned(), json!(count))])
     }
 
     fn fault_response(&self, status: StatusCode) -> Response {

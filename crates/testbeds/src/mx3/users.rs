@@ -166,6 +166,23 @@ fn apply(users: &mut Collection<User>, items: Vec<Value>) -> Result<Vec<String>,
 }
 
 impl User {
+    /// A pre-existing user of `seed` (see [`crate::seed`]), carrying `tags`.
+    pub(super) fn seeded(account: crate::seed::SeedUser, tags: Vec<String>) -> Self {
+        User {
+            user_id: crate::random::uuid_v4(),
+            email: account.email,
+            name_first: Some(account.given.to_owned()),
+            name_last: Some(account.family),
+            external_id: Some(account.external_id),
+            active: true,
+            tags,
+        }
+    }
+
+    pub(super) fn id(&self) -> &str {
+        &self.user_id
+    }
+
     /// A user about to be created: its fields come from the item merged next.
     fn blank(user_id: String) -> Self {
         User {

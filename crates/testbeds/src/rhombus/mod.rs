@@ -39,6 +39,7 @@ use serde_json::{json, Map, Value};
 
 use self::model::{PermissionGroup, User};
 use crate::control::Application;
+use crate::seed::Seed;
 use crate::store::Collection;
 use crate::{random, server, Testbed};
 
@@ -136,6 +137,8 @@ struct Rhombus {
 #[derive(Default)]
 struct Db {
     users: Collection<User>,
+    /// Users seeded so far, so that a second seed numbers on.
+    seeded: usize,
 }
 
 impl Rhombus {
@@ -159,6 +162,27 @@ impl Application for Rhombus {
 
     fn reset(&self) {
         *self.db() = Db::default();
+    }
+
+    /// Users (joined, in the `Member` permission group) only: Rhombus has no groups.
+    fn seed(&self, seed: &Seed) -> Map<String, Value> {
+        let member = self
+            .permission_groups
+            .iter()
+            .find(|g| g.name == "Member")
+            .map(|g| g.uuid.clone())
+            .unwrap_or_default();
+        let mut db = self.db();
+        let first = db.seeded;
+        for i in first..first + seed.users {
+            let account = Seed::user(i);
+            let name = format!("{} {}", account.given, account.family);
+            let mut user = User::new(model::new_uuid(), account.email, &name, member.clone());
+            user.status = model::Status::Joined;
+            db.users.insert(user.uuid.clone(), user);
+        }
+        db.seeded = first + seed.users;
+        Map::from_iter([("users".to_owned(), json!(db.users.len()))])
     }
 
     fn fault_response(&self, status: StatusCode) -> Response {
