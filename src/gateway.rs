@@ -1,6 +1,6 @@
 //! The running gateway: tenants, the script host and the store, shared by every request.
 
-use crate::adapter::{CallContext, ScriptHost};
+use crate::adapter::{CallContext, Projection, ScriptHost};
 use crate::config::{Config, Limits};
 use crate::ordering::{LockTable, RequestLocks};
 use crate::provisioning::{CallLog, ProvisioningLog};
@@ -113,6 +113,11 @@ impl Gateway {
         self.in_flight.load(Ordering::SeqCst)
     }
 
+    /// The table of resource locks (a directory sync takes its own).
+    pub fn lock_table(&self) -> &LockTable {
+        &self.locks
+    }
+
     /// An empty lock set for a request of `tenant` ending at `deadline`.
     pub fn request_locks(&self, tenant: &str, deadline: Instant) -> Arc<RequestLocks> {
         Arc::new(RequestLocks::new(self.locks.clone(), tenant, deadline))
@@ -129,6 +134,8 @@ pub struct Invocation<'a> {
     pub calls: &'a CallLog,
     /// The resource locks the request holds.
     pub locks: Arc<RequestLocks>,
+    /// What the client asked to be returned.
+    pub projection: Projection,
 }
 
 impl Invocation<'_> {
@@ -172,6 +179,8 @@ impl Invocation<'_> {
             calls: self.calls.clone(),
             io: self.gateway.scripts.io(),
             locks: self.locks.clone(),
+            projection: self.projection.clone(),
+            index_fresh: self.tenant.index.as_ref().map(|i| i.fresh),
         }
     }
 }

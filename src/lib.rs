@@ -11,6 +11,7 @@ pub mod admin;
 pub mod auth;
 pub mod config;
 pub mod demo;
+pub mod directory;
 pub mod front;
 pub mod gateway;
 pub mod metrics;

@@ -2,8 +2,9 @@
 //! codes come from small fixed sets; never an id, a user name or a raw path.
 
 use prometheus::{
-    register_histogram_vec, register_int_counter, register_int_counter_vec, register_int_gauge,
-    register_int_gauge_vec, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec,
+    register_gauge_vec, register_histogram_vec, register_int_counter, register_int_counter_vec,
+    register_int_gauge, register_int_gauge_vec, GaugeVec, HistogramVec, IntCounter, IntCounterVec,
+    IntGauge, IntGaugeVec,
 };
 use std::sync::LazyLock;
 
@@ -115,6 +116,44 @@ pub static SCRIPT_ERRORS: LazyLock<IntCounterVec> = LazyLock::new(|| {
     .expect("metric registers once")
 });
 
+pub static INDEX_PAGES: LazyLock<IntCounterVec> = LazyLock::new(|| {
+    register_int_counter_vec!(
+        "scimitar_index_pass_pages_total",
+        "Native list calls spent by passes over targets' directories, by tenant and kind",
+        &["tenant", "kind"]
+    )
+    .expect("metric registers once")
+});
+
+pub static INDEX_RESOURCES: LazyLock<IntGaugeVec> = LazyLock::new(|| {
+    register_int_gauge_vec!(
+        "scimitar_index_resources",
+        "Resources the last complete pass over a target's directory saw, by tenant and kind",
+        &["tenant", "kind"]
+    )
+    .expect("metric registers once")
+});
+
+pub static INDEX_COMPLETE: LazyLock<GaugeVec> = LazyLock::new(|| {
+    register_gauge_vec!(
+        "scimitar_index_last_complete_timestamp_seconds",
+        "When the last complete pass over a target's directory began (Unix time), by tenant \
+         and kind: the index vouches for a \"not found\" up to fresh_secs after it",
+        &["tenant", "kind"]
+    )
+    .expect("metric registers once")
+});
+
+pub static INDEX_LOOKUPS: LazyLock<IntCounterVec> = LazyLock::new(|| {
+    register_int_counter_vec!(
+        "scimitar_index_lookups_total",
+        "Filters answered from a directory index, by tenant, kind and result (found, \
+         not_found, rebuilt: a pass ran first)",
+        &["tenant", "kind", "result"]
+    )
+    .expect("metric registers once")
+});
+
 /// Every metric in the Prometheus text format.
 pub fn render() -> String {
     use prometheus::Encoder;
@@ -163,4 +202,8 @@ pub fn init() {
     LazyLock::force(&UPSTREAM_DURATION);
     LazyLock::force(&SCRIPT_DURATION);
     LazyLock::force(&SCRIPT_ERRORS);
+    LazyLock::force(&INDEX_PAGES);
+    LazyLock::force(&INDEX_RESOURCES);
+    LazyLock::force(&INDEX_COMPLETE);
+    LazyLock::force(&INDEX_LOOKUPS);
 }

@@ -102,12 +102,23 @@ impl LockTable {
     }
 
     /// Takes every key of `tenant` in `keys`, waiting at most the configured time and never
-    /// past `deadline`. The locks are held until the returned [`Held`] is released or dropped.
+    /// past `deadline`. The locks are held until the returned [`Held`] is dropped.
     pub async fn acquire(
         &self,
         tenant: &str,
         keys: &[String],
         deadline: Instant,
+    ) -> Result<Held, LockError> {
+        self.acquire_until(tenant, keys, self.until(deadline)).await
+    }
+
+    /// The same, waiting until `until` whatever the configured wait (a directory sync waits
+    /// for another replica's pass as long as its request may).
+    pub async fn acquire_until(
+        &self,
+        tenant: &str,
+        keys: &[String],
+        until: Instant,
     ) -> Result<Held, LockError> {
         let mut held = Held {
             slots: Vec::new(),
@@ -116,19 +127,23 @@ impl LockTable {
             shared_keys: BTreeSet::new(),
             io: self.io.clone(),
         };
-        self.extend(&mut held, tenant, keys, deadline).await?;
+        self.extend(&mut held, tenant, keys, until).await?;
         Ok(held)
     }
 
-    /// Adds `keys` to a held set (keys it holds already are skipped).
-    pub async fn extend(
+    /// When a wait that must end by `deadline` gives up.
+    fn until(&self, deadline: Instant) -> Instant {
+        (Instant::now() + self.wait).min(deadline)
+    }
+
+    /// Adds `keys` to a held set (keys it holds already are skipped), waiting until `until`.
+    async fn extend(
         &self,
         held: &mut Held,
         tenant: &str,
         keys: &[String],
-        deadline: Instant,
+        until: Instant,
     ) -> Result<(), LockError> {
-        let until = (Instant::now() + self.wait).min(deadline);
         let slots: BTreeSet<usize> = keys
             .iter()
             .map(|k| slot_of(tenant, k))
@@ -179,10 +194,8 @@ async fn lock_advisory(
         Some(t) => t,
         None => pool.begin().await.map_err(LockError::Store)?,
     };
+    // At least a millisecond: a zero wait still takes a free lock.
     let left = until.saturating_duration_since(Instant::now());
-    if left.is_zero() {
-        return Err(LockError::Busy);
-    }
     // `lock_timeout` bounds each wait server-side; PostgreSQL's own deadlock detection
     // ends the rare cycle that keys added by a script can form.
     sqlx::query(&format!(
@@ -264,9 +277,10 @@ impl RequestLocks {
         let result = match current {
             // What is held stays held when more cannot be had: the request still runs.
             Some(mut held) => {
+                let until = self.table.until(self.deadline);
                 let extended = self
                     .table
-                    .extend(&mut held, &self.tenant, keys, self.deadline)
+                    .extend(&mut held, &self.tenant, keys, until)
                     .await;
                 *self.lock_held() = Some(held);
                 extended

@@ -21,6 +21,7 @@ pub fn serve(config_path: &Path, config: &Config) -> anyhow::Result<()> {
     crate::metrics::init();
     let gateway = Gateway::start(config)?;
     crate::reload::start(gateway.clone(), config_path.to_path_buf(), config)?;
+    crate::directory::sync::start(gateway.clone());
     for tenant in gateway.tenants().iter() {
         tracing::info!(
             tenant = %tenant.name,

@@ -32,6 +32,18 @@ pub struct CallContext {
     pub io: tokio::runtime::Handle,
     /// The resource locks the request holds (`lock_users` adds to them).
     pub locks: Arc<RequestLocks>,
+    /// What the client asked to be returned (`scim_requested`).
+    pub projection: Projection,
+    /// How fresh the tenant's directory index must be to vouch for a "not found"
+    /// (`index_value`); `None` when the tenant keeps no index.
+    pub index_fresh: Option<std::time::Duration>,
+}
+
+/// The client's `attributes` and `excludedAttributes` (both empty: the default set).
+#[derive(Debug, Clone, Default)]
+pub struct Projection {
+    pub attributes: Vec<String>,
+    pub excluded: Vec<String>,
 }
 
 thread_local! {

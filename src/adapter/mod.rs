@@ -10,10 +10,12 @@ mod context;
 mod convert;
 mod engine;
 mod host;
+mod listing;
 
-pub use context::CallContext;
+pub use context::{CallContext, Projection};
 pub use convert::to_dynamic as json_to_dynamic;
 pub use host::{parse_region, PatchHandle};
+pub use listing::Listing;
 
 use anyhow::Context as _;
 use rhai::{CallFnOptions, Dynamic, Engine, Scope, AST};

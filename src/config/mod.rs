@@ -177,6 +177,46 @@ pub struct TenantConfig {
     pub limits: TenantLimits,
     #[serde(default)]
     pub schema: TenantSchema,
+    /// The gateway's own index of the target's directory, for matching attributes the
+    /// target cannot filter on (and counts it cannot give).
+    #[serde(default)]
+    pub index: Option<IndexConfig>,
+}
+
+/// `[tenants.index]`: which attributes of which resources the gateway indexes, and how fresh
+/// the index must be. A kind left out is not indexed; `users = []` counts users only (for
+/// an honest `totalResults` from a target that cannot count).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IndexConfig {
+    /// Attribute paths of users (`userName`, `externalId`, `emails.value`, …).
+    #[serde(default)]
+    pub users: Option<Vec<String>>,
+    /// Attribute paths of groups (`displayName`, `externalId`).
+    #[serde(default)]
+    pub groups: Option<Vec<String>>,
+    /// A "not found" is answered from an index whose last complete pass over the
+    /// directory began at most this long ago; an older index is brought up to date first.
+    #[serde(default = "default_fresh_secs")]
+    pub fresh_secs: u64,
+    /// Resources asked for per native list call of a pass.
+    #[serde(default = "default_index_page_size")]
+    pub page_size: usize,
+    /// The background pass's budget: native list calls per second.
+    #[serde(default = "default_pages_per_sec")]
+    pub pages_per_sec: u32,
+}
+
+fn default_fresh_secs() -> u64 {
+    900
+}
+
+fn default_index_page_size() -> usize {
+    500
+}
+
+fn default_pages_per_sec() -> u32 {
+    10
 }
 
 /// What the tenant's target stores beyond the core schemas, for `/Schemas` and

@@ -68,6 +68,7 @@ impl ProxyState {
             deadline,
             calls: &self.calls,
             locks: gateway.request_locks(&self.tenant.name, deadline),
+            projection: Default::default(),
         }
     }
 

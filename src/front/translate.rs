@@ -1,6 +1,7 @@
 //! Translate mode: the SCIM layer answers, through the tenant's adapter.
 
 use super::{body, Admitted, RequestCtx};
+use crate::adapter::Projection;
 use crate::gateway::{Gateway, Invocation};
 use crate::scim_api::{self, ScimRequest, ScimResponse};
 use pingora::proxy::Session;
@@ -42,10 +43,22 @@ pub async fn answer(
         deadline,
         calls: &ctx.calls,
         locks: gateway.request_locks(&tenant.name, deadline),
+        projection: projection_of(&request.query),
     };
     tokio::time::timeout_at(deadline.into(), scim_api::handle(call, endpoint, &request))
         .await
         .map_err(|_| ScimError::new(504, None, "the request did not finish before its deadline"))
+}
+
+/// The client's `attributes`/`excludedAttributes`, for `scim_requested` (a malformed query
+/// is refused later, by the SCIM layer).
+fn projection_of(query: &str) -> Projection {
+    ListQuery::from_query_string(query)
+        .map(|q| Projection {
+            attributes: q.attributes,
+            excluded: q.excluded_attributes,
+        })
+        .unwrap_or_default()
 }
 
 /// Who the provisioning log files the request under: the user or group it is about (the

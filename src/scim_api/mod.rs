@@ -2,6 +2,7 @@
 
 mod discovery;
 mod endpoint;
+mod listing;
 mod message;
 mod resources;
 

@@ -9,10 +9,11 @@
 use super::endpoint::{noun, noun_plural};
 use super::message::{Failure, ScimRequest, ScimResponse};
 use crate::adapter::PatchHandle;
+use crate::directory;
 use crate::gateway::Invocation;
 use crate::ordering::{name_key, resource_key};
 use rhai::Dynamic;
-use scimitar_scim::list::{list_response, ListQuery};
+use scimitar_scim::list::ListQuery;
 use scimitar_scim::patch::{parse_patch, split_member_changes, MemberChange, PatchOp};
 use scimitar_scim::validate::{check_declared, check_declared_ops};
 use scimitar_scim::ResourceKind;
@@ -41,7 +42,11 @@ impl Resources<'_> {
     }
 
     /// Calls `function` if the adapter has it, else SCIM 501.
-    async fn invoke(&self, function: &str, args: Vec<Dynamic>) -> Result<Value, ScimError> {
+    pub(super) async fn invoke(
+        &self,
+        function: &str,
+        args: Vec<Dynamic>,
+    ) -> Result<Value, ScimError> {
         self.require(function, args.len())?;
         self.call.call(function, args).await
     }
@@ -54,63 +59,19 @@ impl Resources<'_> {
     }
 
     /// The resource as the adapter returns it, shaped; SCIM 404 when it does not exist.
-    async fn fetch(&self, id: &str) -> Result<Value, ScimError> {
-        let found = self.invoke(&self.function("get"), vec![id.into()]).await?;
-        if found.is_null() {
-            return Err(ScimError::not_found(format!(
-                "{} {id} not found",
-                noun(self.kind)
-            )));
-        }
-        self.shape(found)
+    pub(super) async fn fetch(&self, id: &str) -> Result<Value, ScimError> {
+        self.fetch_if_exists(id)
+            .await?
+            .ok_or_else(|| ScimError::not_found(format!("{} {id} not found", noun(self.kind))))
     }
 
-    pub async fn list(&self, query: ListQuery) -> Result<ScimResponse, Failure> {
-        let function = format!("list_{}", noun_plural(self.kind).to_ascii_lowercase());
-        let argument = list_argument(&query);
-        let answer = self
-            .invoke(&function, vec![crate::adapter::json_to_dynamic(&argument)])
-            .await?;
-        let listed = match answer {
-            Value::Array(items) => items,
-            Value::Object(mut map) => {
-                match map.remove("resources").or_else(|| map.remove("Resources")) {
-                    Some(Value::Array(items)) => items,
-                    _ => {
-                        return Err(ScimError::internal(format!(
-                            "{function} must return an array of resources"
-                        ))
-                        .into())
-                    }
-                }
-            }
-            Value::Null => Vec::new(),
-            _ => {
-                return Err(ScimError::internal(format!(
-                    "{function} must return an array of resources"
-                ))
-                .into())
-            }
-        };
-        // The adapter may push the filter down loosely (or not at all): the gateway checks
-        // every resource against the whole filter, so the answer is always exact.
-        let mut matching = Vec::with_capacity(listed.len());
-        for item in listed {
-            let resource = self.shape(item)?;
-            if query.filter.as_ref().is_none_or(|f| f.matches(&resource)) {
-                matching.push(resource);
-            }
+    /// The same, `None` when it does not exist.
+    pub(super) async fn fetch_if_exists(&self, id: &str) -> Result<Option<Value>, ScimError> {
+        let found = self.invoke(&self.function("get"), vec![id.into()]).await?;
+        if found.is_null() {
+            return Ok(None);
         }
-        let total = matching.len();
-        let mut page = scimitar_scim::list::page(matching, query.start_index, query.count);
-        for resource in &mut page {
-            project(resource, &query.attributes, &query.excluded_attributes);
-        }
-        Ok(ScimResponse::ok(list_response(
-            page,
-            total,
-            query.start_index,
-        )))
+        self.shape(found).map(Some)
     }
 
     pub async fn create(&self) -> Result<ScimResponse, Failure> {
@@ -139,6 +100,8 @@ impl Resources<'_> {
                 .await?;
             self.shape(created)?
         };
+        self.indexed(&created).await;
+        self.counted(1).await;
         let location = created
             .pointer("/meta/location")
             .and_then(Value::as_str)
@@ -285,6 +248,7 @@ impl Resources<'_> {
         } else {
             self.shape(replaced)?
         };
+        self.indexed(&replaced).await;
         Ok(ScimResponse::ok(replaced))
     }
 
@@ -296,7 +260,24 @@ impl Resources<'_> {
         if answer == Value::Bool(false) {
             return Err(ScimError::not_found(format!("{} {id} not found", noun(self.kind))).into());
         }
+        directory::forget(&self.call.gateway.store, self.call.tenant, self.kind, id).await;
+        self.counted(-1).await;
         Ok(ScimResponse::no_content())
+    }
+
+    /// Keeps the tenant's directory index in step with what a write left at the target.
+    async fn indexed(&self, resource: &Value) {
+        directory::record(
+            &self.call.gateway.store,
+            self.call.tenant,
+            self.kind,
+            resource,
+        )
+        .await;
+    }
+
+    async fn counted(&self, delta: i64) {
+        directory::count(&self.call.gateway.store, self.call.tenant, self.kind, delta).await;
     }
 
     /// PATCH: group membership goes to `add_members`/`remove_members` when the adapter has
@@ -326,21 +307,33 @@ impl Resources<'_> {
         };
 
         let mut patched = None;
-        if !ops.is_empty() || member_changes.is_empty() {
+        let attributes_changed = !ops.is_empty();
+        if attributes_changed || member_changes.is_empty() {
             patched = self.patch_attributes(id, ops).await?;
         }
         for change in member_changes {
             self.change_members(id, change).await?;
         }
-        match self.kind {
+        let indexed = self
+            .call
+            .tenant
+            .index
+            .as_ref()
+            .is_some_and(|i| i.of(self.kind).is_some());
+        if patched.is_none() && (self.kind == ResourceKind::User || (indexed && attributes_changed))
+        {
+            // The answer (users), or what the index must now hold (a renamed group).
+            patched = self.fetch_if_exists(id).await?;
+        }
+        if let Some(resource) = &patched {
+            self.indexed(resource).await;
+        }
+        match (self.kind, patched) {
             // Entra expects 204 for groups (their members can be many).
-            ResourceKind::Group => Ok(ScimResponse::no_content()),
-            ResourceKind::User => {
-                let resource = match patched {
-                    Some(resource) => resource,
-                    None => self.fetch(id).await?,
-                };
-                Ok(ScimResponse::ok(resource))
+            (ResourceKind::Group, _) => Ok(ScimResponse::no_content()),
+            (ResourceKind::User, Some(resource)) => Ok(ScimResponse::ok(resource)),
+            (ResourceKind::User, None) => {
+                Err(ScimError::not_found(format!("user {id} not found")).into())
             }
         }
     }
@@ -443,7 +436,7 @@ impl Resources<'_> {
 
     /// Completes what the adapter returned into a SCIM resource: `schemas` and `meta`
     /// (`resourceType`, `location`), keeping what the adapter set itself.
-    fn shape(&self, resource: Value) -> Result<Value, ScimError> {
+    pub(super) fn shape(&self, resource: Value) -> Result<Value, ScimError> {
         let Value::Object(mut map) = resource else {
             return Err(ScimError::internal(format!(
                 "the adapter returned a {} that is not an object",
@@ -567,20 +560,4 @@ const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
 
 fn urlencode(segment: &str) -> String {
     percent_encoding::utf8_percent_encode(segment, SEGMENT).to_string()
-}
-
-/// What `list_{nouns}(query)` receives: the filter as an AST (to push down), the simple
-/// `attribute eq value` case spelt out, and the paging the client asked for.
-fn list_argument(query: &ListQuery) -> Value {
-    let eq = query
-        .filter
-        .as_ref()
-        .and_then(|f| f.simple_eq())
-        .map(|(path, value)| json!({ "attribute": path.to_string(), "value": value }));
-    json!({
-        "filter": query.filter.as_ref().map(|f| serde_json::to_value(f).unwrap_or(Value::Null)),
-        "eq": eq,
-        "start_index": query.start_index,
-        "count": query.count,
-    })
 }

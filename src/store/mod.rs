@@ -10,6 +10,31 @@ use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
 use std::str::FromStr;
 
+/// Runs one statement on whichever database the store is, with the same values bound:
+/// only the SQL differs (placeholders, JSON column types). Answers the rows affected.
+macro_rules! execute {
+    ($store:expr, sqlite: $sqlite:expr, postgres: $postgres:expr, $($bind:expr),+ $(,)?) => {
+        match $store {
+            Store::Sqlite(pool) => sqlx::query($sqlite)$(.bind($bind))+.execute(pool).await?.rows_affected(),
+            Store::Postgres(pool) => sqlx::query($postgres)$(.bind($bind))+.execute(pool).await?.rows_affected(),
+        }
+    };
+}
+
+/// Fetches every row of one query, as [`execute!`] runs a statement.
+macro_rules! fetch {
+    ($store:expr, sqlite: $sqlite:expr, postgres: $postgres:expr, $($bind:expr),+ $(,)?) => {
+        match $store {
+            Store::Sqlite(pool) => sqlx::query_as($sqlite)$(.bind($bind))+.fetch_all(pool).await?,
+            Store::Postgres(pool) => sqlx::query_as($postgres)$(.bind($bind))+.fetch_all(pool).await?,
+        }
+    };
+}
+
+mod directory;
+
+pub use directory::{now_ms, IndexEntry, SyncState};
+
 /// What `scimitar log` asks for; `None` matches everything.
 #[derive(Debug, Clone, Default)]
 pub struct LogFilter {
@@ -30,17 +55,6 @@ pub enum StoreError {
     Unavailable(#[from] sqlx::Error),
     #[error("a stored value is not valid JSON: {0}")]
     Corrupt(#[from] serde_json::Error),
-}
-
-/// Runs one statement on whichever database the store is, with the same values bound:
-/// only the SQL differs (placeholders, JSON column types). Answers the rows affected.
-macro_rules! execute {
-    ($store:expr, sqlite: $sqlite:expr, postgres: $postgres:expr, $($bind:expr),+ $(,)?) => {
-        match $store {
-            Store::Sqlite(pool) => sqlx::query($sqlite)$(.bind($bind))+.execute(pool).await?.rows_affected(),
-            Store::Postgres(pool) => sqlx::query($postgres)$(.bind($bind))+.execute(pool).await?.rows_affected(),
-        }
-    };
 }
 
 #[derive(Clone)]

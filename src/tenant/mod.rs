@@ -1,8 +1,12 @@
 //! Tenants: each one a route, its tokens, its adapter and its upstream, built from config.
 
+mod cursors;
+mod index;
 mod limits;
 mod route;
 
+pub use cursors::Cursors;
+pub use index::{DirectoryIndex, IndexedKind};
 pub use limits::{Protection, Refusal};
 
 pub use route::{RouteMatch, RouteTemplate};
@@ -35,6 +39,10 @@ pub struct Tenant {
     /// What discovery declares: the resource types the adapter implements, with the
     /// extensions and required attributes of the tenant's `[schema]`.
     pub capabilities: Capabilities,
+    /// The gateway's index of the target's directory, when the tenant keeps one.
+    pub index: Option<DirectoryIndex>,
+    /// Native paging cursors of clients paging on.
+    pub cursors: Cursors,
     /// The section it was built from, to tell on a reload what changed.
     config: TenantConfig,
 }
@@ -105,6 +113,11 @@ impl Tenant {
             None => None,
         };
         let capabilities = crate::scim_api::capabilities(&adapter, &config.schema);
+        let index = config
+            .index
+            .as_ref()
+            .map(DirectoryIndex::build)
+            .transpose()?;
         Ok(Arc::new(Self {
             name: config.name.clone(),
             target: config.target.clone(),
@@ -119,6 +132,8 @@ impl Tenant {
             default_region,
             protection,
             capabilities,
+            index,
+            cursors: Cursors::default(),
             config: config.clone(),
         }))
     }

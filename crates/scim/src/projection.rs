@@ -42,6 +42,26 @@ pub fn project(resource: &mut Value, attributes: &[String], excluded: &[String])
     }
 }
 
+/// Whether a client asking with `attributes`/`excluded` wants `attribute` (`members`,
+/// `name.givenName`) in the answer, so that an adapter can skip reading what would be cut
+/// (a group's fifty thousand members when Entra says `excludedAttributes=members`).
+pub fn requested(attribute: &str, attributes: &[String], excluded: &[String]) -> bool {
+    let Ok(path) = AttrPath::parse(attribute.trim()) else {
+        return true;
+    };
+    let leaf = match &path.sub_attr {
+        Some(sub) => serde_json::json!({ sub: true }),
+        None => Value::Bool(true),
+    };
+    let mut probe = Value::Object(Map::from_iter([(path.attr.clone(), leaf)]));
+    project(&mut probe, attributes, excluded);
+    let kept = probe.get(&path.attr);
+    match &path.sub_attr {
+        Some(sub) => kept.and_then(|v| v.get(sub)).is_some(),
+        None => kept.is_some(),
+    }
+}
+
 fn is_always(key: &str) -> bool {
     ALWAYS.iter().any(|a| a.eq_ignore_ascii_case(key))
 }
@@ -183,6 +203,27 @@ fn copy_sub(source: &Value, target: &mut Value, sub: &str) {
 fn remove_sub(item: &mut Value, sub: &str) {
     if let Value::Object(map) = item {
         map.retain(|k, _| !k.eq_ignore_ascii_case(sub));
+    }
+}
+
+#[cfg(test)]
+mod requested_tests {
+    use super::requested;
+
+    #[test]
+    fn what_the_lists_ask_for_is_requested() {
+        let none: [String; 0] = [];
+        let members = ["members".to_string()];
+        assert!(requested("members", &none, &none));
+        assert!(!requested("members", &none, &members));
+        assert!(!requested("members", &["displayName".to_string()], &none));
+        assert!(requested("MEMBERS", &members, &none));
+        assert!(requested("name.givenName", &["name".to_string()], &none));
+        assert!(!requested(
+            "name.givenName",
+            &none,
+            &["name.givenName".to_string()]
+        ));
     }
 }
 

@@ -6,6 +6,7 @@
 
 mod http;
 mod ids;
+mod index;
 mod json;
 mod kv;
 mod locks;
@@ -19,6 +20,7 @@ pub use scim::PatchHandle;
 pub fn register(engine: &mut rhai::Engine) {
     http::register(engine);
     ids::register(engine);
+    index::register(engine);
     json::register(engine);
     kv::register(engine);
     locks::register(engine);

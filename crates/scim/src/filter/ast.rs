@@ -149,6 +149,39 @@ impl Filter {
         }
     }
 
+    /// The `attribute eq value` conditions every match of the filter satisfies: the bare
+    /// comparison, both sides of an `and`, and a comparison inside a value filter as the
+    /// path it reaches (`emails[type eq "work"].value eq "x"` requires `emails.value` to be
+    /// `"x"`). An index can answer the filter from any one of them, then check the rest.
+    pub fn equalities(&self) -> Vec<(AttrPath, &Value)> {
+        match self {
+            Filter::Compare {
+                path,
+                op: CompareOp::Eq,
+                value,
+            } => vec![(path.clone(), value)],
+            Filter::And(a, b) => {
+                let mut both = a.equalities();
+                both.extend(b.equalities());
+                both
+            }
+            Filter::ValuePath { attr, filter } => filter
+                .equalities()
+                .into_iter()
+                .filter(|(inner, _)| inner.urn.is_none() && inner.sub_attr.is_none())
+                .map(|(inner, value)| {
+                    let path = AttrPath {
+                        urn: attr.urn.clone(),
+                        attr: attr.attr.clone(),
+                        sub_attr: Some(inner.attr),
+                    };
+                    (path, value)
+                })
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
     /// Binding strength when printed: `or` < `and` < everything else.
     fn precedence(&self) -> u8 {
         match self {

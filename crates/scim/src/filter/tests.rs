@@ -318,3 +318,36 @@ proptest! {
         let _ = parse(&s);
     }
 }
+
+#[test]
+fn equalities_are_what_every_match_satisfies() {
+    let text = |f: &str| -> Vec<(String, Value)> {
+        parse(f)
+            .unwrap()
+            .equalities()
+            .into_iter()
+            .map(|(path, value)| (path.to_string(), value.clone()))
+            .collect()
+    };
+    assert_eq!(
+        text(r#"userName eq "a""#),
+        [("userName".into(), json!("a"))]
+    );
+    assert_eq!(
+        text(r#"emails[type eq "work"].value eq "a@b""#),
+        [
+            ("emails.type".into(), json!("work")),
+            ("emails.value".into(), json!("a@b"))
+        ]
+    );
+    assert_eq!(
+        text(r#"externalId eq "x" and active eq true"#),
+        [
+            ("externalId".into(), json!("x")),
+            ("active".into(), json!(true))
+        ]
+    );
+    assert!(text(r#"userName eq "a" or userName eq "b""#).is_empty());
+    assert!(text(r#"not (userName eq "a")"#).is_empty());
+    assert!(text(r#"userName sw "a""#).is_empty());
+}

@@ -1,0 +1,238 @@
+//! What a tenant's directory index holds (from `[tenants.index]`): the resource kinds it
+//! covers, their indexed attributes, and how an equality filter or a resource maps onto its
+//! rows. The rows themselves live in the store; `crate::directory` keeps them current.
+
+use crate::config::IndexConfig;
+use crate::store::IndexEntry;
+use anyhow::{bail, Context};
+use scimitar_scim::filter::{AttrPath, Filter};
+use scimitar_scim::schema::{attribute, ResourceKind};
+use scimitar_scim::urn;
+use serde_json::Value;
+use std::time::Duration;
+
+/// A tenant's index settings, typed.
+#[derive(Debug)]
+pub struct DirectoryIndex {
+    kinds: Vec<IndexedKind>,
+    pub fresh: Duration,
+    pub page_size: usize,
+    pub pages_per_sec: u32,
+}
+
+/// The indexed attributes of one resource kind (none: the kind is only counted).
+#[derive(Debug)]
+pub struct IndexedKind {
+    pub kind: ResourceKind,
+    attributes: Vec<IndexedAttribute>,
+}
+
+#[derive(Debug)]
+struct IndexedAttribute {
+    /// As configured; the `attribute` column of its rows.
+    name: String,
+    path: AttrPath,
+    case_exact: bool,
+}
+
+impl DirectoryIndex {
+    pub fn build(config: &IndexConfig) -> anyhow::Result<Self> {
+        let mut kinds = Vec::new();
+        for (kind, attributes) in [
+            (ResourceKind::User, &config.users),
+            (ResourceKind::Group, &config.groups),
+        ] {
+            let Some(attributes) = attributes else {
+                continue;
+            };
+            let attributes = attributes
+                .iter()
+                .map(|name| IndexedAttribute::parse(kind, name))
+                .collect::<anyhow::Result<_>>()
+                .with_context(|| {
+                    format!(
+                        "index.{}",
+                        kind.endpoint().trim_start_matches('/').to_lowercase()
+                    )
+                })?;
+            kinds.push(IndexedKind { kind, attributes });
+        }
+        if config.page_size == 0 || config.pages_per_sec == 0 || config.fresh_secs == 0 {
+            bail!("index: fresh_secs, page_size and pages_per_sec must be at least 1");
+        }
+        Ok(Self {
+            kinds,
+            fresh: Duration::from_secs(config.fresh_secs),
+            page_size: config.page_size,
+            pages_per_sec: config.pages_per_sec,
+        })
+    }
+
+    /// The kind's index, when the tenant indexes (or counts) it.
+    pub fn of(&self, kind: ResourceKind) -> Option<&IndexedKind> {
+        self.kinds.iter().find(|k| k.kind == kind)
+    }
+
+    pub fn kinds(&self) -> impl Iterator<Item = &IndexedKind> {
+        self.kinds.iter()
+    }
+}
+
+impl IndexedAttribute {
+    fn parse(kind: ResourceKind, name: &str) -> anyhow::Result<Self> {
+        let mut path = AttrPath::parse(name)
+            .map_err(|e| anyhow::anyhow!("{name:?} is not an attribute path: {}", e.detail))?;
+        path.urn = path
+            .urn
+            .map(|u| urn::canonicalize(&u))
+            .filter(|u| !urn::is_core(u));
+        let def = attribute(kind, path.urn.as_deref(), &path.attr);
+        let def = match (&path.sub_attr, def) {
+            (Some(sub), Some(def)) => def.sub(sub),
+            (None, def) => def,
+            (Some(_), None) => None,
+        };
+        Ok(Self {
+            name: name.to_string(),
+            case_exact: def.is_some_and(|d| d.case_exact),
+            path,
+        })
+    }
+
+    fn names(&self, path: &AttrPath) -> bool {
+        let urn = path
+            .urn
+            .as_deref()
+            .map(urn::canonicalize)
+            .filter(|u| !urn::is_core(u));
+        urn.as_deref().map(str::to_ascii_lowercase)
+            == self.path.urn.as_deref().map(str::to_ascii_lowercase)
+            && path.attr.eq_ignore_ascii_case(&self.path.attr)
+            && match (&path.sub_attr, &self.path.sub_attr) {
+                (Some(a), Some(b)) => a.eq_ignore_ascii_case(b),
+                (None, None) => true,
+                _ => false,
+            }
+    }
+
+    /// The value as compared.
+    fn key(&self, value: &str) -> String {
+        if self.case_exact {
+            value.to_string()
+        } else {
+            value.to_lowercase()
+        }
+    }
+}
+
+impl IndexedKind {
+    /// The indexed attribute an equality of `filter` names, and its value as compared: the
+    /// index can answer the filter (each candidate is then checked against all of it).
+    pub fn lookup_key(&self, filter: &Filter) -> Option<(&str, String)> {
+        filter.equalities().into_iter().find_map(|(path, value)| {
+            let attribute = self.attributes.iter().find(|a| a.names(&path))?;
+            Some((attribute.name.as_str(), attribute.key(value.as_str()?)))
+        })
+    }
+
+    /// The rows the index holds for `resource` (a SCIM resource as the adapter answers it).
+    pub fn entries(&self, resource: &Value) -> Vec<IndexEntry> {
+        let mut entries = Vec::new();
+        for attribute in &self.attributes {
+            let found =
+                scimitar_scim::values_at(resource, &attribute.path.to_string()).unwrap_or_default();
+            for value in found.iter().filter_map(Value::as_str) {
+                let entry = IndexEntry {
+                    attribute: attribute.name.clone(),
+                    key: attribute.key(value),
+                    value: value.to_string(),
+                };
+                if !entries.contains(&entry) {
+                    entries.push(entry);
+                }
+            }
+        }
+        entries
+    }
+
+    /// Whether `attribute` (a configured name) is indexed.
+    pub fn indexes(&self, attribute: &str) -> bool {
+        self.attributes.iter().any(|a| a.name == attribute)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn users(attributes: &[&str]) -> DirectoryIndex {
+        DirectoryIndex::build(&IndexConfig {
+            users: Some(attributes.iter().map(|a| a.to_string()).collect()),
+            groups: None,
+            fresh_secs: 60,
+            page_size: 100,
+            pages_per_sec: 5,
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn filters_find_their_indexed_attribute_and_compare_as_the_schema_says() {
+        let index = users(&["userName", "externalId", "emails.value"]);
+        let kind = index.of(ResourceKind::User).unwrap();
+        let key = |f: &str| kind.lookup_key(&scimitar_scim::filter::parse(f).unwrap());
+        assert_eq!(
+            key(r#"userName eq "Ann@X""#),
+            Some(("userName", "ann@x".into()))
+        );
+        assert_eq!(
+            key(r#"externalId eq "AbC""#),
+            Some(("externalId", "AbC".into()))
+        );
+        assert_eq!(
+            key(r#"emails[type eq "work"].value eq "A@B""#),
+            Some(("emails.value", "a@b".into()))
+        );
+        assert_eq!(key(r#"displayName eq "x""#), None);
+        assert_eq!(key(r#"userName sw "a""#), None);
+        assert!(index.of(ResourceKind::Group).is_none());
+    }
+
+    #[test]
+    fn a_resource_gives_a_row_per_value() {
+        let index = users(&["userName", "emails.value"]);
+        let kind = index.of(ResourceKind::User).unwrap();
+        let rows = kind.entries(&json!({
+            "id": "1", "userName": "Ann@X",
+            "emails": [{"type": "work", "value": "A@W"}, {"type": "home", "value": "a@h"}]
+        }));
+        let keys: Vec<_> = rows
+            .iter()
+            .map(|r| (r.attribute.as_str(), r.key.as_str(), r.value.as_str()))
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                ("userName", "ann@x", "Ann@X"),
+                ("emails.value", "a@w", "A@W"),
+                ("emails.value", "a@h", "a@h")
+            ]
+        );
+    }
+
+    #[test]
+    fn bad_settings_are_refused() {
+        let mut config = IndexConfig {
+            users: Some(vec!["emails[type eq".into()]),
+            groups: None,
+            fresh_secs: 60,
+            page_size: 100,
+            pages_per_sec: 5,
+        };
+        assert!(DirectoryIndex::build(&config).is_err());
+        config.users = Some(vec![]);
+        config.page_size = 0;
+        assert!(DirectoryIndex::build(&config).is_err());
+    }
+}
