@@ -146,7 +146,7 @@ async fn replicas_sharing_postgresql_order_their_writes_too() {
         script: repo_path("adapters/mx3.rhai"),
         token: token.clone(),
         upstream_toml: api_key_upstream(&testbed, "Authorization", "Token ", secrets.toml("key")),
-        settings_toml: String::new(),
+        settings_toml: mx3_index_toml(),
     };
     let tenants = tenants_toml(&[spec]);
     let a = start_gateway_on_store(&tenants, "", &store, "").await;
@@ -463,7 +463,7 @@ async fn a_store_outage_inside_a_script_is_a_retryable_503_not_a_script_fault() 
         script: repo_path("adapters/mx3.rhai"),
         token: token.clone(),
         upstream_toml: api_key_upstream(&testbed, "Authorization", "Token ", secrets.toml("key")),
-        settings_toml: String::new(),
+        settings_toml: mx3_index_toml(),
     };
     let gateway = start_gateway_on_store(&tenants_toml(&[spec]), "", &store, "").await;
     let mx3 = Setup::from_parts(testbed, gateway, "/mx3", &token, secrets);

@@ -131,7 +131,8 @@ pub(super) fn meta_networks(
             ),
             extra: format!(
                 "[tenants.settings]\ndefault_region = \"US\"\nidp_ids = {}\n\n\
-             [tenants.schema]\nrequired = [\"name.givenName\", \"name.familyName\"]\n",
+             [tenants.schema]\nrequired = [\"name.givenName\", \"name.familyName\"]\n\n\
+             [tenants.index]\nusers = []\ngroups = []\n",
                 json!(idp_ids)
             ),
         },
@@ -195,7 +196,8 @@ pub(super) fn mediusflow(
              [tenants.schema]\nuser_extensions = [\"{ENTERPRISE}\", \"{MEDIUS}\"]\n\n\
              [[tenants.schema.custom]]\nurn = \"{MEDIUS}\"\nname = \"MediusUser\"\n\
              attributes = [\"configurationFilter\", \"identityProvider\", \"nameIdentifier\", \"customFieldText1\", \
-             \"customFieldText2\", \"customFieldText3\", \"customFieldText4\", \"customFieldText5\"]\n"
+             \"customFieldText2\", \"customFieldText3\", \"customFieldText4\", \"customFieldText5\"]\n\n\
+             [tenants.index]\nusers = [\"externalId\", \"emails.value\"]\n"
         ),
     })
 }
@@ -224,7 +226,10 @@ pub(super) fn maptician(
                 "maptician.api_token",
                 "",
             ),
-            extra: format!("[tenants.schema]\nuser_extensions = [\"{ENTERPRISE}\"]\n"),
+            extra: format!(
+                "[tenants.schema]\nuser_extensions = [\"{ENTERPRISE}\"]\n\n\
+                 [tenants.index]\nusers = [\"userName\", \"externalId\", \"emails.value\"]\n"
+            ),
         },
     )
 }
@@ -244,7 +249,8 @@ pub(super) fn rhombus(
         scim_path: "/rhombus".into(),
         script: ("rhombus.rhai", RHOMBUS_SCRIPT),
         upstream: header_upstream(&testbed.url, "x-auth-apikey", "", "rhombus.api_key", "retries = 3\n"),
-        extra: "[tenants.schema]\nrequired = [\"name.givenName\", \"name.familyName\", \"roles\"]\n".into(),
+        extra: "[tenants.schema]\nrequired = [\"name.givenName\", \"name.familyName\", \"roles\"]\n\n\
+                [tenants.index]\nusers = [\"userName\"]\n".into(),
     })
 }
 
@@ -280,7 +286,9 @@ pub(super) fn mx3(
                 scim_path: "/mx3".into(),
                 script: ("mx3.rhai", MX3_SCRIPT),
                 upstream: header_upstream(&testbed.url, "Authorization", "Token ", &key_file, ""),
-                extra: String::new(),
+                extra:
+                    "[tenants.index]\nusers = [\"userName\", \"externalId\"]\npage_size = 10000\n"
+                        .into(),
             },
         )?;
         demo.line["testbed_credentials"] = json!({ "api_key": key });

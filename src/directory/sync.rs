@@ -4,7 +4,8 @@
 //! across replicas too (a lock of the shared lock table).
 //!
 //! In the background, a pass starts when the last complete one is half as old as the index
-//! may be, and spends at most `pages_per_sec` native list calls a second. A request that
+//! may be (a kind only counted: once a client has paged it), and spends at most
+//! `pages_per_sec` native list calls a second. A request that
 //! needs a "not found" from a stale index runs one itself, at full speed, bounded by its
 //! deadline; what it could not finish in time the next pass does.
 
@@ -247,6 +248,12 @@ async fn background_pass(
     };
     let state = super::state(&gateway.store, tenant, kind).await?;
     if state.is_fresh(index.fresh / 2) {
+        return Ok(());
+    }
+    // A kind only counted is kept counted once a client paged it; until then no pass is
+    // owed (matching attributes are indexed from the start: Entra's first call matches).
+    let counted_yet = state.total.is_some() || state.complete_at_ms.is_some();
+    if index.of(kind).is_some_and(|k| k.counts_only()) && !counted_yet {
         return Ok(());
     }
     let Ok(_pass) = gateway

@@ -127,7 +127,14 @@ impl Resources<'_> {
         {
             return Ok(None);
         }
-        let state = directory::state(&self.call.gateway.store, tenant, self.kind).await?;
+        let store = &self.call.gateway.store;
+        let mut state = directory::state(store, tenant, self.kind).await?;
+        if state.total.is_none() {
+            // No pass has counted the directory yet: one now, within the deadline.
+            directory::sync::ensure_fresh(self.call.gateway, tenant, self.kind, self.call.deadline)
+                .await?;
+            state = directory::state(store, tenant, self.kind).await?;
+        }
         Ok(state.total.and_then(|t| u64::try_from(t).ok()))
     }
 

@@ -155,9 +155,9 @@ impl IndexedKind {
         entries
     }
 
-    /// Whether `attribute` (a configured name) is indexed.
-    pub fn indexes(&self, attribute: &str) -> bool {
-        self.attributes.iter().any(|a| a.name == attribute)
+    /// Whether the kind is only counted (no attribute indexed).
+    pub fn counts_only(&self) -> bool {
+        self.attributes.is_empty()
     }
 }
 

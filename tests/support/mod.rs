@@ -467,7 +467,10 @@ pub async fn meta_setup_options(
             secrets.toml("id"),
             secrets.toml("secret")
         ),
-        settings_toml: format!("default_region = \"US\"\nidp_ids = [\"{idp_id}\"]\n{tenant_toml}"),
+        settings_toml: format!(
+            "default_region = \"US\"\nidp_ids = [\"{idp_id}\"]\n{}{tenant_toml}",
+            index_toml("users = []\ngroups = []")
+        ),
     };
     let path = format!("/v1/scim/{idp_id}");
     let setup =
@@ -515,7 +518,10 @@ pub async fn mediusflow_setup() -> Setup {
             secrets.toml("id"),
             secrets.toml("secret")
         ),
-        settings_toml: "default_configuration = \"Default\"\n".into(),
+        settings_toml: format!(
+            "default_configuration = \"Default\"\n{}",
+            index_toml(r#"users = ["externalId", "emails.value"]"#)
+        ),
     };
     serve_tenant(testbed, spec, "/mediusflow", secrets, "").await
 }
@@ -538,7 +544,7 @@ pub async fn maptician_setup() -> Setup {
             testbed.url,
             secrets.toml("token")
         ),
-        settings_toml: String::new(),
+        settings_toml: index_toml(r#"users = ["userName", "externalId", "emails.value"]"#),
     };
     serve_tenant(testbed, spec, "/maptician", secrets, "").await
 }
@@ -566,7 +572,7 @@ pub async fn rhombus_setup(options: rhombus::Options) -> Setup {
         script: repo_path("adapters/rhombus.rhai"),
         token: new_token().0,
         upstream_toml: api_key_upstream(&testbed, "x-auth-apikey", "", secrets.toml("key")),
-        settings_toml: String::new(),
+        settings_toml: index_toml(r#"users = ["userName"]"#),
     };
     serve_tenant(testbed, spec, "/rhombus", secrets, "").await
 }
@@ -610,7 +616,7 @@ pub async fn mx3_setup() -> Mx3Setup {
             script: repo_path("adapters/mx3.rhai"),
             token: new_token().0,
             upstream_toml: api_key_upstream(&testbed, "Authorization", "Token ", secrets.toml(key)),
-            settings_toml: String::new(),
+            settings_toml: mx3_index_toml(),
         })
         .collect();
     let other_token = specs[1].token.clone();
@@ -640,6 +646,16 @@ pub async fn send_all(
     let mut answers: Vec<_> = tasks.join_all().await;
     answers.sort_by_key(|(index, _)| *index);
     answers.into_iter().map(|(_, answer)| answer).collect()
+}
+
+/// `[tenants.index]` with `body`, to follow a tenant's `[tenants.settings]` (the bundled
+/// adapters' example configs say which each target needs).
+pub fn index_toml(body: &str) -> String {
+    format!("\n[tenants.index]\n{body}\n")
+}
+
+pub fn mx3_index_toml() -> String {
+    index_toml("users = [\"userName\", \"externalId\"]\npage_size = 10000")
 }
 
 /// A SCIM PatchOp body with `operations`.
