@@ -15,7 +15,7 @@ use crate::metrics;
 use crate::ordering::LockError;
 use crate::provisioning::CallLog;
 use crate::store::now_ms;
-use crate::tenant::{IndexedKind, Tenant};
+use crate::tenant::{IndexedKind, PassProgress, Tenant};
 use scimitar_scim::{ResourceKind, ScimError};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -53,6 +53,9 @@ pub async fn ensure_fresh(
         )
     };
     let until = deadline.checked_sub(ANSWER_MARGIN).unwrap_or(deadline);
+    if let Some(indexed) = index.of(kind) {
+        indexed.hurry();
+    }
     // Another pass under way (here or on another replica) holds the lock: waiting for it
     // is waiting for the index to be complete.
     let _pass = gateway
@@ -94,22 +97,40 @@ async fn pass(
         ResourceKind::User => "list_users",
         ResourceKind::Group => "list_groups",
     };
-    let started_ms = now_ms();
-    let (mut start_index, mut cursor, mut seen) = (1usize, Value::Null, 0i64);
+    // Resume a pass cut short, if it began recently enough for its completion to count.
+    let fresh_ms = i64::try_from(index.fresh.as_millis()).unwrap_or(i64::MAX);
+    let mut progress = indexed
+        .take_progress()
+        .filter(|p| now_ms().saturating_sub(p.started_ms) < fresh_ms)
+        .unwrap_or_else(|| PassProgress {
+            started_ms: now_ms(),
+            next_start: 1,
+            cursor: Value::Null,
+            seen: 0,
+        });
     loop {
         if Instant::now() >= until {
+            indexed.save_progress(progress);
             return Ok(false);
         }
         let query = json!({
             "filter": null, "eq": null,
-            "start_index": start_index, "count": index.page_size, "cursor": cursor,
+            "start_index": progress.next_start, "count": index.page_size,
+            "cursor": progress.cursor,
             // Members are no matching attribute: a pass never reads them.
             "attributes": [], "excluded_attributes": ["members"],
         });
         let calls = CallLog::default();
         let answer = invocation(gateway, tenant, &calls)
             .call(function, vec![json_to_dynamic(&query)])
-            .await?;
+            .await;
+        let answer = match answer {
+            Ok(answer) => answer,
+            Err(error) => {
+                indexed.save_progress(progress);
+                return Err(error);
+            }
+        };
         let (resources, done, next) = match Listing::parse(function, answer)? {
             Listing::All(items) => (items, true, Value::Null),
             Listing::Page {
@@ -117,26 +138,31 @@ async fn pass(
                 total,
                 next,
             } => {
-                let reached = start_index - 1 + resources.len();
+                let reached = progress.next_start - 1 + resources.len();
                 let done = resources.is_empty()
                     || (next.is_null() && total.is_none_or(|t| reached as u64 >= t));
                 (resources, done, next)
             }
         };
-        record_page(gateway, tenant, indexed, &resources).await?;
+        if let Err(error) = record_page(gateway, tenant, indexed, &resources).await {
+            indexed.save_progress(progress);
+            return Err(error);
+        }
         metrics::INDEX_PAGES
             .with_label_values(&[&tenant.name, kind.name()])
             .inc();
-        seen += resources.len() as i64;
+        progress.seen += resources.len() as i64;
         if done {
             break;
         }
-        start_index += resources.len();
-        cursor = next;
-        if let Some(pace) = pace {
+        progress.next_start += resources.len();
+        progress.cursor = next;
+        if let Some(pace) = pace.filter(|_| !indexed.hurried()) {
             tokio::time::sleep(pace).await;
         }
     }
+    let (started_ms, seen) = (progress.started_ms, progress.seen);
+    indexed.completed();
     gateway
         .store
         .sync_completed(&tenant.name, kind.name(), started_ms, seen)

@@ -9,9 +9,11 @@ use scimitar_scim::filter::{AttrPath, Filter};
 use scimitar_scim::schema::{attribute, ResourceKind};
 use scimitar_scim::urn;
 use serde_json::Value;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
 use std::time::Duration;
 
-/// A tenant's index settings, typed.
+/// A tenant's index settings, typed, and where its passes stand.
 #[derive(Debug)]
 pub struct DirectoryIndex {
     kinds: Vec<IndexedKind>,
@@ -20,11 +22,26 @@ pub struct DirectoryIndex {
     pub pages_per_sec: u32,
 }
 
-/// The indexed attributes of one resource kind (none: the kind is only counted).
+/// How far a pass over one kind got: a pass cut short (a request's deadline) is resumed by
+/// the next, so that a large directory is walked once, not once per attempt.
+#[derive(Debug, Clone)]
+pub struct PassProgress {
+    /// When the pass began (Unix ms): what its completion will vouch for.
+    pub started_ms: i64,
+    pub next_start: usize,
+    pub cursor: Value,
+    pub seen: i64,
+}
+
+/// The indexed attributes of one resource kind (none: the kind is only counted), and the
+/// state of its passes in this process.
 #[derive(Debug)]
 pub struct IndexedKind {
     pub kind: ResourceKind,
     attributes: Vec<IndexedAttribute>,
+    progress: Mutex<Option<PassProgress>>,
+    /// A request waits for the pass under way: it stops pacing itself.
+    hurry: AtomicBool,
 }
 
 #[derive(Debug)]
@@ -55,7 +72,12 @@ impl DirectoryIndex {
                         kind.endpoint().trim_start_matches('/').to_lowercase()
                     )
                 })?;
-            kinds.push(IndexedKind { kind, attributes });
+            kinds.push(IndexedKind {
+                kind,
+                attributes,
+                progress: Mutex::new(None),
+                hurry: AtomicBool::new(false),
+            });
         }
         if config.page_size == 0 || config.pages_per_sec == 0 || config.fresh_secs == 0 {
             bail!("index: fresh_secs, page_size and pages_per_sec must be at least 1");
@@ -153,6 +175,32 @@ impl IndexedKind {
             }
         }
         entries
+    }
+
+    /// Where an unfinished pass stopped (taken: the pass that resumes it owns it now).
+    pub fn take_progress(&self) -> Option<PassProgress> {
+        self.progress
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+    }
+
+    pub fn save_progress(&self, progress: PassProgress) {
+        *self.progress.lock().unwrap_or_else(|p| p.into_inner()) = Some(progress);
+    }
+
+    /// Asks the pass under way to stop pacing itself (a request waits for it).
+    pub fn hurry(&self) {
+        self.hurry.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether a request waits; cleared once a pass completes.
+    pub fn hurried(&self) -> bool {
+        self.hurry.load(Ordering::Relaxed)
+    }
+
+    pub fn completed(&self) {
+        self.hurry.store(false, Ordering::Relaxed);
     }
 
     /// Whether the kind is only counted (no attribute indexed).

@@ -6,7 +6,7 @@ mod limits;
 mod route;
 
 pub use cursors::Cursors;
-pub use index::{DirectoryIndex, IndexedKind};
+pub use index::{DirectoryIndex, IndexedKind, PassProgress};
 pub use limits::{Protection, Refusal};
 
 pub use route::{RouteMatch, RouteTemplate};

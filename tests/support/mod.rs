@@ -275,9 +275,38 @@ pub async fn serve_tenants_with_server(
     server_toml: &str,
     extra_toml: &str,
 ) -> Setup {
+    let seed = SEED.try_with(Clone::clone).ok().flatten();
+    if let Some(seed) = seed {
+        seed_testbed(&testbed, &seed).await;
+    }
     let gateway = start_gateway_config(&tenants_toml(&tenants), server_toml, extra_toml).await;
     let first = tenants.into_iter().next().expect("at least one tenant");
     Setup::from_parts(testbed, gateway, scim_path, &first.token, secrets)
+}
+
+tokio::task_local! {
+    /// Accounts the next setup's testbed gets before its gateway starts (see [`seeded`]).
+    static SEED: Option<String>;
+}
+
+/// Runs `setup` with its testbed seeded (`POST /_testbed/seed` with `seed`) before the
+/// gateway starts: a directory that existed before Entra, as in every real customer's.
+pub async fn seeded<F: std::future::Future>(seed: &str, setup: F) -> F::Output {
+    SEED.scope(Some(seed.to_string()), setup).await
+}
+
+pub async fn seed_testbed(testbed: &Testbed, seed: &str) {
+    let answer = Client::new()
+        .post(format!("{}/_testbed/seed", testbed.url))
+        .body(seed.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        answer.status().is_success(),
+        "seeding failed: {}",
+        answer.status()
+    );
 }
 
 impl Setup {

@@ -11,6 +11,7 @@ mod json;
 mod kv;
 mod locks;
 mod log;
+mod mapping;
 mod phone;
 mod scim;
 
@@ -25,6 +26,7 @@ pub fn register(engine: &mut rhai::Engine) {
     kv::register(engine);
     locks::register(engine);
     log::register(engine);
+    mapping::register(engine);
     phone::register(engine);
     scim::register(engine);
 }
