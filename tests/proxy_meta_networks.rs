@@ -209,6 +209,26 @@ async fn entra_group_membership_reaches_the_endpoint() {
         .find(|g| g["name"] == "Ops")
         .unwrap();
     assert_eq!(native["users"], json!([ids[1]]));
+    // Removal by filter path, and a rename in Entra's capitalised op.
+    let ops = json!([
+        {"op": "remove", "path": format!("members[value eq \"{}\"]", ids[1])},
+        {"op": "Replace", "path": "displayName", "value": "Ops renamed"}
+    ]);
+    let (status, body) = m
+        .send(Method::PATCH, &format!("/Groups/{gid}"), Some(patch(ops)))
+        .await;
+    assert!(status.is_success(), "{status} {body}");
+    let state = m.state().await;
+    let native = state["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["id"] == gid)
+        .unwrap();
+    assert_eq!(
+        (&native["name"], &native["users"]),
+        (&json!("Ops renamed"), &json!([]))
+    );
 }
 
 #[tokio::test]
@@ -261,4 +281,96 @@ async fn target_failures_are_retryable_scim_errors() {
     let response = response.unwrap_or_else(|e| panic!("{e}\n{}", m.gateway.log()));
     let (status, body) = read(response).await;
     assert!(status.is_server_error(), "{status} {body}");
+}
+
+/// Every PATCH form of Entra's (shared/entra.md) through the proxy: each is answered 2xx and
+/// leaves the native user as translate mode would, or is a SCIM error that changed nothing.
+#[tokio::test]
+async fn every_entra_patch_form_reaches_the_strict_endpoint_as_it_accepts() {
+    let m = meta_scim().await;
+    let user = entra_user("pat@contoso.com", "Pat", "Form", Some("+1 617 555 0100"));
+    let (status, created) = m.send(Method::POST, "/Users", Some(user)).await;
+    assert_eq!(status, 201, "{created}");
+    let path = format!("/Users/{}", created["id"].as_str().unwrap());
+    let enterprise = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+    let forms: Vec<(&str, Value, &str, Value)> = vec![
+        (
+            "replace a sub-attribute",
+            json!([{"op": "Replace", "path": "name.givenName", "value": "Patty"}]),
+            "given_name",
+            json!("Patty"),
+        ),
+        (
+            "replace a filtered phone value",
+            json!([{"op": "Replace", "path": "phoneNumbers[type eq \"work\"].value", "value": "(617) 555-0101"}]),
+            "phone",
+            json!("+16175550101"),
+        ),
+        (
+            "remove a filtered sub-attribute",
+            json!([{"op": "Remove", "path": "phoneNumbers[type eq \"work\"].value"}]),
+            "phone",
+            Value::Null,
+        ),
+        (
+            "add on a filtered path that does not exist yet",
+            json!([{"op": "Add", "path": "phoneNumbers[type eq \"work\"].value", "value": "617-555-0102"}]),
+            "phone",
+            json!("+16175550102"),
+        ),
+        (
+            "a name in another case",
+            json!([{"op": "add", "path": "phoneNumbers[type eq \"work\"].Value", "value": "617-555-0103"}]),
+            "phone",
+            json!("+16175550103"),
+        ),
+        (
+            "pathless, dotted and URN keys",
+            json!([{"op": "replace", "value": {"name.familyName": "Formal", format!("{enterprise}:department"): "Sales"}}]),
+            "family_name",
+            json!("Formal"),
+        ),
+        (
+            "an enterprise attribute by URN path",
+            json!([{"op": "Add", "path": format!("{enterprise}:department"), "value": "Support"}]),
+            "family_name",
+            json!("Formal"),
+        ),
+        (
+            "the manager as a bare id (dropped)",
+            json!([{"op": "Add", "path": format!("{enterprise}:manager"), "value": "usr-boss"}]),
+            "given_name",
+            json!("Patty"),
+        ),
+        (
+            "e-mails by filter (dropped)",
+            json!([{"op": "Replace", "path": "emails[type eq \"work\"].value", "value": "pat@contoso.com"}]),
+            "email",
+            json!("pat@contoso.com"),
+        ),
+        (
+            "roles as JSON text",
+            json!([{"op": "Add", "path": "roles", "value": [{"value": "{\"id\":\"r1\",\"value\":\"Admin\"}"}]}]),
+            "given_name",
+            json!("Patty"),
+        ),
+        (
+            "disable with \"False\"",
+            json!([{"op": "Replace", "path": "active", "value": "False"}]),
+            "enabled",
+            json!(false),
+        ),
+        (
+            "enable with a boolean",
+            json!([{"op": "Replace", "path": "active", "value": true}]),
+            "enabled",
+            json!(true),
+        ),
+    ];
+    for (form, ops, field, expected) in forms {
+        let (status, body) = m.send(Method::PATCH, &path, Some(patch(ops))).await;
+        assert!(status.is_success(), "{form}: {status} {body}");
+        let native = m.native_user("pat@contoso.com").await;
+        assert_eq!(native[field], expected, "{form}: {native}");
+    }
 }

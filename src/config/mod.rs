@@ -105,11 +105,14 @@ pub struct Limits {
     pub max_body_bytes: usize,
     /// Whole-request deadline in seconds; Entra gives up after 60 s, so stay below.
     pub request_timeout_secs: u64,
-    /// Rhai operations one script call may run.
+    /// Rhai operations one script call may run (a page of 50,000 users converted takes a
+    /// few million; the request deadline bounds the wall clock besides).
     pub script_max_operations: u64,
     /// Rhai call depth.
     pub script_max_call_depth: usize,
-    /// Largest string, array and map a script may build.
+    /// Largest string, array and map a script may hold, each counted over a whole value
+    /// (a list of users counts every field of every user): large enough for a page of
+    /// 50,000 users from a target that cannot page.
     pub script_max_string_bytes: usize,
     pub script_max_array_len: usize,
     pub script_max_map_len: usize,
@@ -123,11 +126,11 @@ impl Default for Limits {
         Self {
             max_body_bytes: 1024 * 1024,
             request_timeout_secs: 50,
-            script_max_operations: 5_000_000,
+            script_max_operations: 50_000_000,
             script_max_call_depth: 64,
-            script_max_string_bytes: 4 * 1024 * 1024,
-            script_max_array_len: 100_000,
-            script_max_map_len: 10_000,
+            script_max_string_bytes: 32 * 1024 * 1024,
+            script_max_array_len: 1_000_000,
+            script_max_map_len: 1_000_000,
             lock_wait_secs: 10,
         }
     }

@@ -250,7 +250,7 @@ pub(super) fn rhombus(
         script: ("rhombus.rhai", RHOMBUS_SCRIPT),
         upstream: header_upstream(&testbed.url, "x-auth-apikey", "", "rhombus.api_key", "retries = 3\n"),
         extra: "[tenants.schema]\nrequired = [\"name.givenName\", \"name.familyName\", \"roles\"]\n\n\
-                [tenants.index]\nusers = [\"userName\"]\n".into(),
+                [tenants.index]\nusers = [\"userName\"]\npage_size = 50000\n".into(),
     })
 }
 
@@ -287,7 +287,7 @@ pub(super) fn mx3(
                 script: ("mx3.rhai", MX3_SCRIPT),
                 upstream: header_upstream(&testbed.url, "Authorization", "Token ", &key_file, ""),
                 extra:
-                    "[tenants.index]\nusers = [\"userName\", \"externalId\"]\npage_size = 10000\n"
+                    "[tenants.index]\nusers = [\"userName\", \"externalId\"]\npage_size = 50000\n"
                         .into(),
             },
         )?;

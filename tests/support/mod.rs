@@ -601,7 +601,7 @@ pub async fn rhombus_setup(options: rhombus::Options) -> Setup {
         script: repo_path("adapters/rhombus.rhai"),
         token: new_token().0,
         upstream_toml: api_key_upstream(&testbed, "x-auth-apikey", "", secrets.toml("key")),
-        settings_toml: index_toml(r#"users = ["userName"]"#),
+        settings_toml: index_toml("users = [\"userName\"]\npage_size = 50000"),
     };
     serve_tenant(testbed, spec, "/rhombus", secrets, "").await
 }
@@ -684,7 +684,7 @@ pub fn index_toml(body: &str) -> String {
 }
 
 pub fn mx3_index_toml() -> String {
-    index_toml("users = [\"userName\", \"externalId\"]\npage_size = 10000")
+    index_toml("users = [\"userName\", \"externalId\"]\npage_size = 50000")
 }
 
 /// A SCIM PatchOp body with `operations`.

@@ -5,8 +5,8 @@
 //! headers: #{..}, json: #{..} /* or */ body: "text", content_type: "..", raw: false,
 //! retry: false }`. `retry: true` marks a non-idempotent method (an RPC read sent as POST)
 //! as safe to repeat after a 5xx or a connection error; 429s are retried for every method.
-//! The answer is `#{ status, headers, body, json }` (`json` is `()` when the body is not
-//! JSON). Unless `raw` is true, 429, 5xx and unreachable targets never come back: they
+//! The answer is `#{ status, headers, body, json }`: `json` when the body is JSON, else
+//! `body` (its text), the other one `()`. Unless `raw` is true, 429, 5xx and unreachable targets never come back: they
 //! throw the SCIM error (429/503 with `Retry-After`) that makes Entra retry.
 
 use super::HostResult;
@@ -157,11 +157,13 @@ fn response_map(response: UpstreamResponse) -> Map {
         Dynamic::from_int(i64::from(response.status)),
     );
     map.insert("headers".into(), headers.into());
-    map.insert(
-        "json".into(),
-        response.json.as_ref().map_or(Dynamic::UNIT, to_dynamic),
-    );
-    map.insert("body".into(), response.body.into());
+    // The text only when it is not JSON: a directory of 50,000 users is held once, not twice.
+    let (json, body) = match &response.json {
+        Some(json) => (to_dynamic(json), Dynamic::UNIT),
+        None => (Dynamic::UNIT, response.body.into()),
+    };
+    map.insert("json".into(), json);
+    map.insert("body".into(), body);
     map
 }
 
