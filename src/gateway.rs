@@ -83,6 +83,13 @@ impl Gateway {
     /// provisioning log keep their start-up settings.)
     pub fn reload(&self, config: &Config) -> anyhow::Result<usize> {
         let running = self.tenants();
+        if config.tenants.is_empty() && running.iter().next().is_some() {
+            // Almost always a file caught half-written (an empty TOML is a valid config):
+            // dropping every tenant would answer Entra 404 until the next save.
+            anyhow::bail!(
+                "the new configuration has no tenants; the running ones stay (restart to serve none)"
+            );
+        }
         let tenants = Tenants::build(config, self.scripts.engine(), &self.http, Some(&running))?;
         tenants
             .iter()

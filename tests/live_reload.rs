@@ -24,12 +24,26 @@ async fn editable() -> Editable {
     let original = repo_path("adapters/meta-networks.rhai")
         .display()
         .to_string();
+    // Written aside and renamed into place, as config management does.
+    let staged = config.with_extension("staged");
     std::fs::write(
-        &config,
+        &staged,
         text.replace(&original, &script.display().to_string()),
     )
     .unwrap();
+    std::fs::rename(&staged, &config).unwrap();
     wait_for_reloads(&meta, "success", 1).await;
+    // Under load one save may be seen as two changes (truncated, then written): start from
+    // a quiet gateway.
+    let mut settled = reloads(&meta, "success").await;
+    loop {
+        tokio::time::sleep(Duration::from_millis(700)).await;
+        let now = reloads(&meta, "success").await;
+        if now == settled {
+            break;
+        }
+        settled = now;
+    }
     Editable {
         meta,
         config,
@@ -350,4 +364,17 @@ async fn reloads_run_on_a_thread_of_their_own() {
         names.iter().any(|n| n == "scimitar-reload"),
         "no reload thread among {names:?}"
     );
+}
+
+#[tokio::test]
+async fn a_config_emptied_while_tenants_run_is_refused() {
+    let e = editable().await;
+    let text = std::fs::read(&e.config).unwrap();
+    std::fs::write(&e.config, "").unwrap();
+    wait_for_reloads(&e.meta, "failure", 1).await;
+    let (status, _) = e.meta.get("/Users?filter=userName+eq+%22x%22").await;
+    assert_eq!(status, 200, "the running tenants stay");
+    let before = reloads(&e.meta, "success").await;
+    std::fs::write(&e.config, &text).unwrap();
+    wait_for_reloads(&e.meta, "success", before + 1).await;
 }

@@ -41,9 +41,12 @@ impl Resources<'_> {
         match Listing::parse(&function, answer)? {
             Listing::All(items) => {
                 if items.len() > IN_MEMORY_AT_MOST {
-                    return Err(ScimError::internal(format!(
-                        "{function} returned {} resources at once: past {IN_MEMORY_AT_MOST} it \
-                         must answer one page, #{{ resources, total, next }}",
+                    // A filter the target cannot narrow down: more than the gateway will
+                    // filter by itself (RFC 7644 `tooMany`); the adapter should page.
+                    return Err(ScimError::too_many(format!(
+                        "this filter would have the gateway look through {} resources (at most \
+                         {IN_MEMORY_AT_MOST}): filter on an attribute the target or the \
+                         tenant's index can match ({function} must answer a page)",
                         items.len()
                     ))
                     .into());
