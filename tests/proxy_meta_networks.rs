@@ -4,84 +4,9 @@
 
 mod support;
 
-use reqwest::{Method, StatusCode};
+use reqwest::Method;
 use serde_json::{json, Value};
 use support::*;
-
-struct MetaScim {
-    testbed: scimitar_testbeds::Testbed,
-    gateway: Gateway,
-    token: String,
-    client: reqwest::Client,
-    _secrets: tempfile::TempDir,
-}
-
-async fn meta_scim() -> MetaScim {
-    let options = scimitar_testbeds::meta_networks::Options::default();
-    let idp_id = options.idp_ids[0].clone();
-    let secrets = tempfile::tempdir().unwrap();
-    std::fs::write(secrets.path().join("id"), &options.client_id).unwrap();
-    std::fs::write(secrets.path().join("secret"), &options.client_secret).unwrap();
-    let testbed = scimitar_testbeds::meta_networks::start(([127, 0, 0, 1], 0).into(), options)
-        .await
-        .unwrap();
-    let (token, hash) = new_token();
-    let tenant = format!(
-        "[[tenants]]\nname = \"meta-scim\"\ntarget = \"meta-networks\"\nmode = \"proxy\"\nroute = \"/meta-scim\"\nscript = \"{}\"\n\
-         auth = {{ token_hashes = [\"{hash}\"] }}\n[tenants.upstream]\nbase_url = \"{}\"\ntimeout_secs = 3\n\
-         [tenants.upstream.auth]\nkind = \"oauth2_client_credentials\"\ntoken_url = \"/v1/oauth/token\"\nencoding = \"json\"\n\
-         client_id = {{ file = \"{}\" }}\nclient_secret = {{ file = \"{}\" }}\n[tenants.settings]\nidp_id = \"{idp_id}\"\ndefault_region = \"US\"\n",
-        repo_path("adapters/meta-networks-scim.rhai").display(),
-        testbed.url,
-        secrets.path().join("id").display(),
-        secrets.path().join("secret").display()
-    );
-    let gateway = start_gateway_toml(&tenant, "").await;
-    MetaScim {
-        testbed,
-        gateway,
-        token,
-        client: reqwest::Client::new(),
-        _secrets: secrets,
-    }
-}
-
-impl MetaScim {
-    async fn send(&self, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
-        let mut request = self
-            .client
-            .request(method, format!("{}/meta-scim{path}", self.gateway.url))
-            .bearer_auth(&self.token);
-        if let Some(body) = body {
-            request = request
-                .header("content-type", SCIM_JSON)
-                .body(body.to_string());
-        }
-        read(request.send().await.unwrap()).await
-    }
-
-    async fn state(&self) -> Value {
-        self.client
-            .get(format!("{}/_testbed/state", self.testbed.url))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
-    }
-
-    async fn native_user(&self, email: &str) -> Value {
-        let state = self.state().await;
-        state["users"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|u| u["email"] == email)
-            .cloned()
-            .unwrap_or(Value::Null)
-    }
-}
 
 fn patch(ops: Value) -> Value {
     json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": ops})
@@ -89,7 +14,7 @@ fn patch(ops: Value) -> Value {
 
 #[tokio::test]
 async fn entra_users_reach_the_strict_endpoint_in_its_shape() {
-    let m = meta_scim().await;
+    let m = meta_scim_setup().await;
     // Test Connection through Entra's one tenant URL.
     let (status, body) = m
         .send(Method::GET, "/Users?filter=userName+eq+%22nobody%22", None)
@@ -163,7 +88,7 @@ async fn entra_users_reach_the_strict_endpoint_in_its_shape() {
 
 #[tokio::test]
 async fn entra_group_membership_reaches_the_endpoint() {
-    let m = meta_scim().await;
+    let m = meta_scim_setup().await;
     let mut ids = Vec::new();
     for name in ["g1", "g2"] {
         let (status, body) = m
@@ -233,26 +158,15 @@ async fn entra_group_membership_reaches_the_endpoint() {
 
 #[tokio::test]
 async fn target_failures_are_retryable_scim_errors() {
-    let m = meta_scim().await;
+    let m = meta_scim_setup().await;
     let (status, _) = m
         .send(Method::GET, "/Users?filter=userName+eq+%22warm%22", None)
         .await;
     assert_eq!(status, 200);
-    m.client
-        .post(format!("{}/_testbed/faults", m.testbed.url))
-        .json(&json!({"status": 503, "count": 1}))
-        .send()
-        .await
-        .unwrap();
+    m.inject_fault(json!({"status": 503, "count": 1})).await;
     let response = m
-        .client
-        .post(format!("{}/meta-scim/Users", m.gateway.url))
-        .bearer_auth(&m.token)
-        .header("content-type", SCIM_JSON)
-        .body(entra_user("f@contoso.com", "F", "G", None).to_string())
-        .send()
-        .await
-        .unwrap();
+        .post_response("/Users", &entra_user("f@contoso.com", "F", "G", None))
+        .await;
     assert_eq!(response.status(), 503);
     // The target's 503 named no time; Entra still learns when to retry.
     assert!(response.headers().contains_key("retry-after"));
@@ -287,7 +201,7 @@ async fn target_failures_are_retryable_scim_errors() {
 /// leaves the native user as translate mode would, or is a SCIM error that changed nothing.
 #[tokio::test]
 async fn every_entra_patch_form_reaches_the_strict_endpoint_as_it_accepts() {
-    let m = meta_scim().await;
+    let m = meta_scim_setup().await;
     let user = entra_user("pat@contoso.com", "Pat", "Form", Some("+1 617 555 0100"));
     let (status, created) = m.send(Method::POST, "/Users", Some(user)).await;
     assert_eq!(status, 201, "{created}");

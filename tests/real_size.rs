@@ -19,16 +19,7 @@ const SEED: &str =
 
 /// The native calls a target has answered so far.
 async fn native_calls(setup: &Setup) -> u64 {
-    let counts: Value = setup
-        .client
-        .get(format!("{}/_testbed/requests", setup.testbed.url))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    counts["total"].as_u64().unwrap()
+    native_requests(&setup.testbed).await
 }
 
 /// What one SCIM request cost.
@@ -469,4 +460,116 @@ async fn maptician_at_fifty_thousand_users() {
     )
     .await;
     costs.print();
+}
+
+/// Users created natively after the index's last pass (a directory changes behind the
+/// gateway's back) are found once the index is stale, through one pass of pages, never a
+/// scan per request; a fresh index answers "none" with no native call at all.
+#[tokio::test]
+async fn a_stale_index_is_completed_by_a_bounded_pass_before_it_answers() {
+    let options = scimitar_testbeds::maptician::Options::default();
+    let secrets = SecretFiles::new(&[("token", &options.api_token)]);
+    let testbed = scimitar_testbeds::maptician::start(([127, 0, 0, 1], 0).into(), options)
+        .await
+        .unwrap();
+    seed_testbed(&testbed, r#"{"users": 2000}"#).await;
+    let index = "users = [\"userName\"]\nfresh_secs = 3\npage_size = 500";
+    let spec = maptician_spec(&testbed, &secrets, "maptician", index);
+    let setup = serve_tenant(testbed, spec, "/maptician", secrets, "").await;
+    let pass = 2000 / 500 + 1;
+    let found = |body: &Value| body["totalResults"].as_u64();
+
+    let before = native_calls(&setup).await;
+    let (status, body) = setup
+        .get(&filter("userName eq \"seed1999@example.com\""))
+        .await;
+    assert_eq!((status.as_u16(), found(&body)), (200, Some(1)), "{body}");
+    assert!(native_calls(&setup).await - before <= pass + 2);
+
+    // Added natively, behind the gateway's back; the index is stale after 3 s.
+    seed_testbed(&setup.testbed, r#"{"users": 1}"#).await;
+    tokio::time::sleep(std::time::Duration::from_millis(3500)).await;
+    let before = native_calls(&setup).await;
+    let (status, body) = setup
+        .get(&filter("userName eq \"seed2000@example.com\""))
+        .await;
+    assert_eq!((status.as_u16(), found(&body)), (200, Some(1)), "{body}");
+    let cost = native_calls(&setup).await - before;
+    assert!(cost <= pass + 2, "{cost} native calls: more than one pass");
+
+    // Fresh again: "nobody" is answered from the index alone.
+    let before = native_calls(&setup).await;
+    let (status, body) = setup
+        .get(&filter("userName eq \"nobody@example.com\""))
+        .await;
+    assert_eq!((status.as_u16(), found(&body)), (200, Some(0)), "{body}");
+    assert_eq!(native_calls(&setup).await - before, 0);
+}
+
+/// Replicas on one PostgreSQL store share the index: what one replica's pass recorded, the
+/// other answers from without a pass of its own.
+#[tokio::test]
+async fn replicas_on_postgresql_share_the_index() {
+    let store = std::env::var("SCIMITAR_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    let options = scimitar_testbeds::maptician::Options::default();
+    let secrets = SecretFiles::new(&[("token", &options.api_token)]);
+    let testbed = scimitar_testbeds::maptician::start(([127, 0, 0, 1], 0).into(), options)
+        .await
+        .unwrap();
+    seed_testbed(&testbed, r#"{"users": 3000}"#).await;
+    // A tenant name of this run's own, so that no earlier run's index is met.
+    let name = format!(
+        "maptician-replicas-{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    );
+    let spec = maptician_spec(
+        &testbed,
+        &secrets,
+        &name,
+        "users = [\"userName\"]\npage_size = 500",
+    );
+    let token = spec.token.clone();
+    let tenants = tenants_toml(&[spec]);
+    let a = start_gateway_on_store(&tenants, "", &store, "").await;
+    let setup = Setup::from_parts(testbed, a, "/maptician", &token, secrets);
+    let (status, body) = setup
+        .get(&filter("userName eq \"seed2999@example.com\""))
+        .await;
+    assert_eq!(
+        (status.as_u16(), body["totalResults"].as_u64()),
+        (200, Some(1)),
+        "{body}"
+    );
+
+    let b = start_gateway_on_store(&tenants, "", &store, "").await;
+    let before = native_calls(&setup).await;
+    let (status, body) = read(
+        setup
+            .client
+            .get(format!(
+                "{}/maptician{}",
+                b.url,
+                filter("userName eq \"seed1234@example.com\"")
+            ))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        (status.as_u16(), body["totalResults"].as_u64()),
+        (200, Some(1)),
+        "{body}"
+    );
+    let cost = native_calls(&setup).await - before;
+    assert!(
+        cost <= 2,
+        "the second replica made {cost} native calls: it did not use the shared index"
+    );
 }

@@ -140,34 +140,72 @@ pub async fn start_gateway_on_store(
     store_url: &str,
     extra_toml: &str,
 ) -> Gateway {
-    let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let admin_port = free_port();
-    let toml = format!(
-        "[server]\nlisten = \"127.0.0.1:{port}\"\nadmin_listen = \"127.0.0.1:{admin_port}\"\nthreads = 2\n{server_toml}\n\
-         [store]\nurl = \"{store_url}\"\n\n{extra_toml}\n{tenants_toml}"
-    );
-    let config = dir.path().join("scimitar.toml");
-    std::fs::write(&config, toml).unwrap();
-    // The gateway's log goes to a file the tests can read (e.g. to prove no secret is in it).
-    let log = std::fs::File::create(dir.path().join("gateway.log")).unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_scimitar"))
-        .args(["serve", "--config"])
-        .arg(&config)
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .unwrap();
-    let gateway = Gateway {
-        child,
-        url: format!("http://127.0.0.1:{port}"),
-        admin_url: format!("http://127.0.0.1:{admin_port}"),
-        dir,
-    };
-    wait_until_up(&format!("{}/healthz", gateway.admin_url)).await;
-    wait_until_listening(port).await;
-    gateway
+    let mut dir = tempfile::tempdir().unwrap();
+    // A port found free may be taken by another test before the gateway binds it: then the
+    // gateway exits at once, and it starts again on other ports.
+    for _attempt in 0..5 {
+        let port = free_port();
+        let admin_port = free_port();
+        let toml = format!(
+            "[server]\nlisten = \"127.0.0.1:{port}\"\nadmin_listen = \"127.0.0.1:{admin_port}\"\nthreads = 2\n{server_toml}\n\
+             [store]\nurl = \"{store_url}\"\n\n{extra_toml}\n{tenants_toml}"
+        );
+        let config = dir.path().join("scimitar.toml");
+        std::fs::write(&config, toml).unwrap();
+        // The gateway's log goes to a file the tests can read (e.g. to prove no secret is in it).
+        let log_path = dir.path().join("gateway.log");
+        let log = std::fs::File::create(&log_path).unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_scimitar"))
+            .args(["serve", "--config"])
+            .arg(&config)
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        let mut gateway = Gateway {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+            admin_url: format!("http://127.0.0.1:{admin_port}"),
+            dir,
+        };
+        let health = format!("{}/healthz", gateway.admin_url);
+        let client = Client::new();
+        let started = Instant::now();
+        let mut exited = false;
+        while started.elapsed() < Duration::from_secs(60) {
+            if client
+                .get(&health)
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success())
+            {
+                wait_until_listening(port).await;
+                return gateway;
+            }
+            if gateway.child.try_wait().unwrap().is_some() {
+                exited = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+        if exited && log.contains("in use") {
+            dir = std::mem::replace(&mut gateway.dir, tempfile::tempdir().unwrap());
+            continue;
+        }
+        let tail: Vec<&str> = log.lines().rev().take(20).collect();
+        panic!(
+            "the gateway {} (its log, last lines first):\n{}",
+            if exited {
+                "exited at start"
+            } else {
+                "did not come up within 60 s"
+            },
+            tail.join("\n")
+        );
+    }
+    panic!("the gateway found no free ports in five tries");
 }
 
 /// pingora binds the SCIM listener a moment after the admin one may already answer.
@@ -191,23 +229,6 @@ pub fn hash_of(token: &str) -> String {
         "sha256:{}",
         hex::encode(sha2::Sha256::digest(token.as_bytes()))
     )
-}
-
-pub async fn wait_until_up(url: &str) {
-    let client = Client::new();
-    let started = Instant::now();
-    while started.elapsed() < Duration::from_secs(30) {
-        if client
-            .get(url)
-            .send()
-            .await
-            .is_ok_and(|r| r.status().is_success())
-        {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("{url} did not come up within 30 s");
 }
 
 /// A testbed and a gateway with one translate-mode tenant in front of it, with a client that
@@ -293,6 +314,31 @@ tokio::task_local! {
 /// gateway starts: a directory that existed before Entra, as in every real customer's.
 pub async fn seeded<F: std::future::Future>(seed: &str, setup: F) -> F::Output {
     SEED.scope(Some(seed.to_string()), setup).await
+}
+
+/// Queues a fault on the testbed (see `POST /_testbed/faults`).
+pub async fn inject_fault(testbed: &Testbed, fault: Value) {
+    let status = Client::new()
+        .post(format!("{}/_testbed/faults", testbed.url))
+        .json(&fault)
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert!(status.is_success(), "fault injection failed: {status}");
+}
+
+/// The native requests a testbed has served so far.
+pub async fn native_requests(testbed: &Testbed) -> u64 {
+    let counts: Value = Client::new()
+        .get(format!("{}/_testbed/requests", testbed.url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    counts["total"].as_u64().unwrap()
 }
 
 pub async fn seed_testbed(testbed: &Testbed, seed: &str) {
@@ -412,15 +458,7 @@ impl Setup {
     }
 
     pub async fn inject_fault(&self, fault: Value) {
-        let status = self
-            .client
-            .post(format!("{}/_testbed/faults", self.testbed.url))
-            .json(&fault)
-            .send()
-            .await
-            .unwrap()
-            .status();
-        assert!(status.is_success(), "fault injection failed: {status}");
+        inject_fault(&self.testbed, fault).await;
     }
 
     pub async fn clear_faults(&self) {
@@ -562,8 +600,25 @@ pub async fn maptician_setup() -> Setup {
     let testbed = maptician::start(SocketAddr::from(([127, 0, 0, 1], 0)), options)
         .await
         .unwrap();
-    let spec = TenantSpec {
-        name: "maptician".into(),
+    let spec = maptician_spec(
+        &testbed,
+        &secrets,
+        "maptician",
+        r#"users = ["userName", "externalId", "emails.value"]"#,
+    );
+    serve_tenant(testbed, spec, "/maptician", secrets, "").await
+}
+
+/// A Maptician tenant `name` at `/maptician` over `testbed` (its API token in `secrets` as
+/// `token`), with `index` as its `[tenants.index]`.
+pub fn maptician_spec(
+    testbed: &Testbed,
+    secrets: &SecretFiles,
+    name: &str,
+    index: &str,
+) -> TenantSpec {
+    TenantSpec {
+        name: name.into(),
         route: "/maptician".into(),
         script: repo_path("adapters/maptician.rhai"),
         token: new_token().0,
@@ -573,9 +628,8 @@ pub async fn maptician_setup() -> Setup {
             testbed.url,
             secrets.toml("token")
         ),
-        settings_toml: index_toml(r#"users = ["userName", "externalId", "emails.value"]"#),
-    };
-    serve_tenant(testbed, spec, "/maptician", secrets, "").await
+        settings_toml: index_toml(index),
+    }
 }
 
 /// `[tenants.upstream]` for a target whose API key travels in one header (`prefix` + key),
@@ -813,4 +867,107 @@ async fn try_start_scim2_server() -> Option<Scim2Server> {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     panic!("scim2-server did not answer within 90 s");
+}
+
+/// Meta Networks' own SCIM endpoint behind a proxy-mode tenant at `/meta-scim`, with the
+/// hooks of `adapters/meta-networks-scim.rhai`.
+pub struct MetaScim {
+    pub testbed: scimitar_testbeds::Testbed,
+    pub gateway: Gateway,
+    pub token: String,
+    pub client: reqwest::Client,
+    _secrets: tempfile::TempDir,
+}
+
+pub async fn meta_scim_setup() -> MetaScim {
+    meta_scim_setup_with("", "").await
+}
+
+/// The same with more upstream settings (`upstream_toml`) and top-level tables.
+pub async fn meta_scim_setup_with(upstream_toml: &str, extra_toml: &str) -> MetaScim {
+    let options = scimitar_testbeds::meta_networks::Options::default();
+    let idp_id = options.idp_ids[0].clone();
+    let secrets = tempfile::tempdir().unwrap();
+    std::fs::write(secrets.path().join("id"), &options.client_id).unwrap();
+    std::fs::write(secrets.path().join("secret"), &options.client_secret).unwrap();
+    let testbed = scimitar_testbeds::meta_networks::start(([127, 0, 0, 1], 0).into(), options)
+        .await
+        .unwrap();
+    let (token, hash) = new_token();
+    let tenant = format!(
+        "[[tenants]]\nname = \"meta-scim\"\ntarget = \"meta-networks\"\nmode = \"proxy\"\nroute = \"/meta-scim\"\nscript = \"{}\"\n\
+         auth = {{ token_hashes = [\"{hash}\"] }}\n[tenants.upstream]\nbase_url = \"{}\"\ntimeout_secs = 3\n{upstream_toml}\n\
+         [tenants.upstream.auth]\nkind = \"oauth2_client_credentials\"\ntoken_url = \"/v1/oauth/token\"\nencoding = \"json\"\n\
+         client_id = {{ file = \"{}\" }}\nclient_secret = {{ file = \"{}\" }}\n[tenants.settings]\nidp_id = \"{idp_id}\"\ndefault_region = \"US\"\n",
+        repo_path("adapters/meta-networks-scim.rhai").display(),
+        testbed.url,
+        secrets.path().join("id").display(),
+        secrets.path().join("secret").display()
+    );
+    let gateway = start_gateway_toml(&tenant, extra_toml).await;
+    MetaScim {
+        testbed,
+        gateway,
+        token,
+        client: reqwest::Client::new(),
+        _secrets: secrets,
+    }
+}
+
+impl MetaScim {
+    pub async fn inject_fault(&self, fault: Value) {
+        inject_fault(&self.testbed, fault).await;
+    }
+
+    /// `POST /meta-scim{path}` with `body`, answering the response itself (headers and all).
+    pub async fn post_response(&self, path: &str, body: &Value) -> Response {
+        self.client
+            .post(format!("{}/meta-scim{path}", self.gateway.url))
+            .bearer_auth(&self.token)
+            .header("content-type", SCIM_JSON)
+            .body(body.to_string())
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut request = self
+            .client
+            .request(method, format!("{}/meta-scim{path}", self.gateway.url))
+            .bearer_auth(&self.token);
+        if let Some(body) = body {
+            request = request
+                .header("content-type", SCIM_JSON)
+                .body(body.to_string());
+        }
+        read(request.send().await.unwrap()).await
+    }
+
+    pub async fn state(&self) -> Value {
+        self.client
+            .get(format!("{}/_testbed/state", self.testbed.url))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    pub async fn native_user(&self, email: &str) -> Value {
+        let state = self.state().await;
+        state["users"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|u| u["email"] == email)
+            .cloned()
+            .unwrap_or(Value::Null)
+    }
 }
