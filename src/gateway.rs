@@ -4,6 +4,7 @@ use crate::adapter::{CallContext, Projection, ScriptHost};
 use crate::config::{Config, Limits};
 use crate::ordering::{LockTable, RequestLocks};
 use crate::provisioning::{CallLog, ProvisioningLog};
+use crate::public_url::PublicUrl;
 use crate::store::Store;
 use crate::tenant::{Tenant, Tenants};
 use arc_swap::ArcSwap;
@@ -21,6 +22,8 @@ pub struct Gateway {
     pub scripts: ScriptHost,
     pub store: Store,
     pub limits: Limits,
+    /// How the gateway names its own URLs (start-up value, like the listeners).
+    pub public_url: PublicUrl,
     pub log: ProvisioningLog,
     /// Orders the writes of each resource (across replicas on PostgreSQL).
     locks: Arc<LockTable>,
@@ -64,6 +67,10 @@ impl Gateway {
             scripts,
             store,
             limits: config.limits.clone(),
+            public_url: PublicUrl::new(
+                config.server.public_url.as_deref(),
+                &config.server.trusted_proxies,
+            )?,
             log,
             locks: Arc::new(locks),
             in_flight: AtomicUsize::new(0),

@@ -18,6 +18,7 @@ pub mod metrics;
 pub mod ordering;
 pub mod provisioning;
 pub mod proxy;
+pub mod public_url;
 pub mod reload;
 pub mod scim_api;
 pub mod server;

@@ -86,6 +86,16 @@ pub static UPSTREAM_REQUESTS: LazyLock<IntCounterVec> = LazyLock::new(|| {
     .expect("metric registers once")
 });
 
+pub static UPSTREAM_REFUSED: LazyLock<IntCounterVec> = LazyLock::new(|| {
+    register_int_counter_vec!(
+        "scimitar_upstream_refused_total",
+        "Calls to targets or their answers the gateway refused, by tenant and reason \
+         (redirect, response_too_large, path_escape, host_not_allowed)",
+        &["tenant", "reason"]
+    )
+    .expect("metric registers once")
+});
+
 pub static UPSTREAM_DURATION: LazyLock<HistogramVec> = LazyLock::new(|| {
     register_histogram_vec!(
         "scimitar_upstream_request_duration_seconds",
@@ -169,6 +179,14 @@ pub fn render() -> String {
 pub fn register_tenant(tenant: &str) {
     for reason in ["unauthorized", "rate_limited", "concurrency"] {
         REJECTED.with_label_values(&[tenant, reason]);
+    }
+    for reason in [
+        "redirect",
+        "response_too_large",
+        "path_escape",
+        "host_not_allowed",
+    ] {
+        UPSTREAM_REFUSED.with_label_values(&[tenant, reason]);
     }
 }
 

@@ -2,7 +2,7 @@
 
 use crate::admin::AdminApp;
 use crate::config::Config;
-use crate::front::ScimFront;
+use crate::front::{Guarded, ScimFront};
 use crate::gateway::Gateway;
 use crate::proxy::HealthChecks;
 use async_trait::async_trait;
@@ -54,11 +54,13 @@ pub fn serve(config_path: &Path, config: &Config) -> anyhow::Result<()> {
     let mut server = Server::new_with_opt_and_conf(None, conf);
     server.bootstrap();
 
-    let mut front = pingora::proxy::http_proxy_service_with_name(
-        &server.configuration,
-        ScimFront::new(gateway.clone()),
-        "scim",
+    let proxy = pingora::proxy::http_proxy(&server.configuration, ScimFront::new(gateway.clone()));
+    let guarded = Guarded::new(
+        proxy,
+        Duration::from_secs(config.limits.header_timeout_secs.max(1)),
+        config.limits.max_connections_per_client,
     );
+    let mut front = Service::new("scim".to_string(), guarded);
     front.add_tcp(&config.server.listen);
     let scim = server.add_service(front);
 

@@ -45,6 +45,13 @@ pub struct ServerConfig {
     /// PEM bundle of the certificate authorities trusted for HTTPS targets, instead of the
     /// system's (e.g. a company CA). Relative to the config file.
     pub upstream_ca_file: Option<PathBuf>,
+    /// The gateway's URL as clients reach it (`https://scim.example.com`), for `Location`
+    /// and `meta.location`. Without it: what a trusted proxy forwards, else the address the
+    /// client connected to; never the client's `Host`.
+    pub public_url: Option<String>,
+    /// Addresses or CIDR networks of reverse proxies whose `X-Forwarded-Proto`/`-Host`
+    /// are believed.
+    pub trusted_proxies: Vec<String>,
 }
 
 impl Default for ServerConfig {
@@ -56,6 +63,8 @@ impl Default for ServerConfig {
             script_threads: 64,
             shutdown_grace_secs: 10,
             upstream_ca_file: None,
+            public_url: None,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -119,6 +128,15 @@ pub struct Limits {
     /// Longest wait, in seconds, for another operation on the same resource to finish
     /// (writes of one resource run one after another); past it: SCIM 429 + Retry-After.
     pub lock_wait_secs: u64,
+    /// Seconds a client has to send a request's whole header once its first byte came (a
+    /// header sent a byte at a time never holds a connection longer).
+    pub header_timeout_secs: u64,
+    /// Seconds a client has to send a request's whole body, within the request deadline;
+    /// past it: SCIM 408. A body being sent holds no concurrency slot (translate mode).
+    pub body_timeout_secs: u64,
+    /// Connections one client address may hold open at once (0: no limit). Behind a load
+    /// balancer that does not pass client addresses, every client is the balancer.
+    pub max_connections_per_client: usize,
 }
 
 impl Default for Limits {
@@ -132,6 +150,9 @@ impl Default for Limits {
             script_max_array_len: 1_000_000,
             script_max_map_len: 1_000_000,
             lock_wait_secs: 10,
+            header_timeout_secs: 10,
+            body_timeout_secs: 20,
+            max_connections_per_client: 256,
         }
     }
 }
@@ -293,6 +314,15 @@ pub struct UpstreamConfig {
     pub retries: u32,
     #[serde(default)]
     pub auth: Option<UpstreamAuth>,
+    /// The largest answer taken from the target (translate mode: each call; proxy mode: the
+    /// response body); past it the request fails with a SCIM 502.
+    #[serde(default = "default_max_response_bytes")]
+    pub max_response_bytes: usize,
+}
+
+fn default_max_response_bytes() -> usize {
+    // A native page of 50,000 users fits (the directory index reads such pages).
+    64 * 1024 * 1024
 }
 
 fn default_health_check_secs() -> u64 {
@@ -430,6 +460,10 @@ impl Config {
                     .with_context(|| format!("tenant {}: upstream URL {url:?}", tenant.name))?;
             }
         }
+        crate::public_url::PublicUrl::new(
+            self.server.public_url.as_deref(),
+            &self.server.trusted_proxies,
+        )?;
         if self.limits.request_timeout_secs == 0 || self.limits.request_timeout_secs >= 60 {
             bail!("limits.request_timeout_secs must be between 1 and 59 (Entra gives up at 60 s)");
         }

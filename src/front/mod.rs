@@ -7,6 +7,7 @@
 //! body filters, where their hooks run.
 
 mod body;
+mod connection;
 mod proxy;
 mod respond;
 mod translate;
@@ -16,6 +17,7 @@ use crate::config::Mode;
 use crate::gateway::Gateway;
 use crate::metrics;
 use crate::provisioning::{self, CallLog, Entry, TargetCall};
+use crate::public_url::Arrival;
 use crate::scim_api::{Endpoint, Operation, ScimResponse};
 use crate::tenant::{RouteMatch, Routing, Tenant};
 use async_trait::async_trait;
@@ -28,6 +30,8 @@ use proxy::ProxyState;
 use scimitar_scim::ScimError;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+pub use connection::Guarded;
 
 pub struct ScimFront {
     gateway: Arc<Gateway>,
@@ -60,6 +64,9 @@ pub struct RequestCtx {
     detail: Option<String>,
     /// Counted in flight (pingora may log a request it never handed to `request_filter`).
     in_flight: bool,
+    /// The refusal is counted already (before its answer went out, so that whoever reads the
+    /// metrics after the answer finds it).
+    rejection_counted: bool,
 }
 
 #[async_trait]
@@ -79,6 +86,7 @@ impl ProxyHttp for ScimFront {
             subject: None,
             detail: None,
             in_flight: false,
+            rejection_counted: false,
         }
     }
 
@@ -88,16 +96,36 @@ impl ProxyHttp for ScimFront {
         if !self.gateway.request_started() {
             ctx.rejection = Some("shutting_down");
             let refusal = ScimError::unavailable(None, "the gateway is shutting down; retry");
+            count_rejection(ctx, 503);
             respond::write_and_close(session, ScimResponse::from(refusal)).await?;
             return Ok(true);
         }
+        // Requests written back to back on one connection are answered in turn.
+        session.set_pipelining_enabled(true);
         let outcome = self.admit(session, ctx).await;
+        if outcome.is_ok() {
+            body::continue_if_expected(session).await?;
+        }
         let response = match outcome {
             Ok(admitted) if admitted.tenant.mode == Mode::Proxy => {
+                if let Err(error) = hold_slot(ctx, &admitted.tenant) {
+                    note_outcome(ctx, &ScimResponse::from(error.clone()));
+                    count_rejection(ctx, error.status);
+                    respond::write(session, ScimResponse::from(error)).await?;
+                    return Ok(true);
+                }
                 let calls = ctx.calls.clone();
-                let (tenant, route) = (admitted.tenant, admitted.route);
-                match proxy::prepare(&self.gateway, session, ctx.started, tenant, route, calls)
-                    .await
+                let (tenant, route, origin) = (admitted.tenant, admitted.route, admitted.origin);
+                match proxy::prepare(
+                    &self.gateway,
+                    session,
+                    ctx.started,
+                    tenant,
+                    route,
+                    origin,
+                    calls,
+                )
+                .await
                 {
                     Ok(state) => {
                         ctx.proxy = Some(state);
@@ -113,6 +141,7 @@ impl ProxyHttp for ScimFront {
         };
         note_outcome(ctx, &response);
         ctx.slot = None;
+        count_rejection(ctx, response.status);
         respond::write(session, response).await?;
         Ok(true)
     }
@@ -231,7 +260,7 @@ impl ProxyHttp for ScimFront {
     ) -> Result<Option<Duration>> {
         let started = ctx.started;
         if let Some(state) = ctx.proxy.as_mut() {
-            proxy::response_body(&self.gateway, state, started, body, end_of_stream);
+            proxy::response_body(&self.gateway, state, started, body, end_of_stream)?;
         }
         if end_of_stream {
             ctx.slot = None;
@@ -249,7 +278,12 @@ impl ProxyHttp for ScimFront {
         let status = error.status;
         ctx.detail = Some(error.detail.clone());
         ctx.slot = None;
-        if session.response_written().is_none() {
+        count_rejection(ctx, status);
+        // A `100 Continue` may have gone out; the final answer has not.
+        if session
+            .response_written()
+            .is_none_or(|r| r.status.is_informational())
+        {
             if let Err(write_error) =
                 respond::write_and_close(session, ScimResponse::from(error)).await
             {
@@ -273,17 +307,10 @@ impl ProxyHttp for ScimFront {
             self.gateway.request_ended();
         }
         let status = session.response_written().map_or(0, |r| r.status.as_u16());
+        count_rejection(ctx, status);
         let tenant = ctx.tenant.as_deref().unwrap_or("none");
         let op = ctx.operation;
         let elapsed = ctx.started.elapsed();
-        let rejection = ctx.rejection.or(match status {
-            413 => Some("body_too_large"),
-            504 => Some("deadline"),
-            _ => None,
-        });
-        if let Some(reason) = rejection {
-            metrics::REJECTED.with_label_values(&[tenant, reason]).inc();
-        }
         metrics::REQUESTS
             .with_label_values(&[tenant, op.resource, op.name, metrics::status_class(status)])
             .inc();
@@ -346,6 +373,39 @@ impl ProxyHttp for ScimFront {
     }
 }
 
+/// Counts why the gateway refused the request, once: what the front door decided, else what
+/// the status says (a body too large or too slow, a deadline).
+fn count_rejection(ctx: &mut RequestCtx, status: u16) {
+    if std::mem::replace(&mut ctx.rejection_counted, true) {
+        return;
+    }
+    let rejection = ctx.rejection.or(match status {
+        408 => Some("slow_body"),
+        413 => Some("body_too_large"),
+        504 => Some("deadline"),
+        _ => None,
+    });
+    if let Some(reason) = rejection {
+        let tenant = ctx.tenant.as_deref().unwrap_or("none");
+        metrics::REJECTED.with_label_values(&[tenant, reason]).inc();
+    }
+}
+
+/// Takes one of the tenant's concurrency slots for the request, held in `ctx` until its
+/// work is done.
+fn hold_slot(ctx: &mut RequestCtx, tenant: &Tenant) -> Result<(), ScimError> {
+    match tenant.protection.take_slot() {
+        Ok(permit) => {
+            ctx.slot = permit;
+            Ok(())
+        }
+        Err(refusal) => {
+            ctx.rejection = Some(refusal.reason);
+            Err(refusal.error)
+        }
+    }
+}
+
 /// Takes the created resource's id and an error's detail from the answer, for the log, and
 /// why the gateway refused the request, for the metrics.
 fn note_outcome(ctx: &mut RequestCtx, response: &ScimResponse) {
@@ -365,20 +425,56 @@ fn note_outcome(ctx: &mut RequestCtx, response: &ScimResponse) {
     }
 }
 
+/// Why a request path cannot be taken as it is, if it cannot: dot segments (which every URL
+/// resolver on the way would remove, reaching another endpoint) and encoded slashes (which
+/// some servers decode into path separators).
+fn unaddressable(path: &str) -> Option<&'static str> {
+    if crate::upstream::dot_segment(path).is_some() {
+        return Some("has a `.` or `..` segment");
+    }
+    let lower = path.to_ascii_lowercase();
+    if lower.contains("%2f") || lower.contains("%5c") || path.contains('\\') {
+        return Some("has an encoded slash or a backslash");
+    }
+    None
+}
+
 /// A request routed to its tenant and let in.
 pub struct Admitted {
     tenant: Arc<Tenant>,
     route: RouteMatch,
-    host: Option<String>,
+    /// `scheme://authority[/prefix]` of the gateway as the client reaches it.
+    origin: String,
     /// The SCIM endpoint the path names, if any.
     endpoint: Option<Endpoint>,
 }
 
 impl ScimFront {
+    /// The gateway's public origin for this request (see `crate::public_url`).
+    fn origin(&self, session: &Session) -> String {
+        let header = session.req_header();
+        let value = |name: &str| header.headers.get(name).and_then(|v| v.to_str().ok());
+        self.gateway.public_url.origin(&Arrival {
+            peer: session
+                .client_addr()
+                .and_then(|a| a.as_inet())
+                .map(|a| a.ip()),
+            local: session.server_addr().and_then(|a| a.as_inet()).copied(),
+            forwarded_proto: value("x-forwarded-proto"),
+            forwarded_host: value("x-forwarded-host"),
+        })
+    }
+
     /// Route, authenticate and protect: the tenant this request is for, and what it asks.
     async fn admit(&self, session: &Session, ctx: &mut RequestCtx) -> Result<Admitted, ScimError> {
         let header = session.req_header();
         let path = header.uri.path().to_string();
+        if let Some(why) = unaddressable(&path) {
+            ctx.rejection = Some("bad_path");
+            return Err(ScimError::invalid_syntax(format!(
+                "the request path {why}; no SCIM resource is addressed that way"
+            )));
+        }
         let host = header.uri.host().map(str::to_string).or_else(|| {
             header
                 .headers
@@ -406,12 +502,9 @@ impl ScimFront {
             }
         };
         ctx.tenant = Some(tenant.name.clone());
-        match tenant.protection.admit() {
-            Ok(permit) => ctx.slot = permit,
-            Err(refusal) => {
-                ctx.rejection = Some(refusal.reason);
-                return Err(refusal.error);
-            }
+        if let Err(refusal) = tenant.protection.check_rate() {
+            ctx.rejection = Some(refusal.reason);
+            return Err(refusal.error);
         }
         let endpoint = Endpoint::parse(&route.rest);
         ctx.operation = Operation::of(&header.method, endpoint.as_ref());
@@ -421,7 +514,7 @@ impl ScimFront {
         Ok(Admitted {
             tenant,
             route,
-            host,
+            origin: self.origin(session),
             endpoint,
         })
     }

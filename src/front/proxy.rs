@@ -24,6 +24,8 @@ const HOP_HEADERS: &[&str] = &[
     "authorization",
     "connection",
     "content-length",
+    // The gateway answered the client's `Expect: 100-continue` itself.
+    "expect",
     "host",
     "keep-alive",
     "proxy-connection",
@@ -50,6 +52,10 @@ pub struct ProxyState {
     response_body: Option<BytesMut>,
     response_head: serde_json::Value,
     body_bytes: usize,
+    /// When the client's body must have arrived.
+    body_deadline: Instant,
+    /// Bytes of the target's response body so far (capped at `max_response_bytes`).
+    response_bytes: usize,
     /// A SCIM error decided in a body phase, written by `fail_to_proxy`.
     pub local_error: Option<ScimError>,
     pub upstream_started: Option<Instant>,
@@ -90,32 +96,40 @@ pub async fn prepare(
     started: Instant,
     tenant: Arc<Tenant>,
     route: RouteMatch,
+    origin: String,
     calls: CallLog,
 ) -> Result<ProxyState, ScimError> {
-    let header = session.req_header();
-    let declared = header
-        .headers
-        .get(http::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
+    let declared = super::body::declared_length(session);
     if declared.is_some_and(|len| len > gateway.limits.max_body_bytes) {
         return Err(body_too_large(gateway));
     }
+    // pingora streams the body to the target: each read may wait at most until the body
+    // deadline (its own read timeout restarts with every byte).
+    let body_deadline = super::translate::body_deadline(gateway, started);
+    session.set_read_timeout(Some(
+        body_deadline.saturating_duration_since(Instant::now()),
+    ));
+    let header = session.req_header();
     let target = tenant
         .proxy
         .as_ref()
         .ok_or_else(|| ScimError::internal("tenant has no proxy target"))?;
-    let host = header
-        .headers
-        .get(http::header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("localhost")
-        .to_string();
-    // The standard proxy headers, so that a target can build its own URLs for the client.
-    let mut forwarded = vec![
-        ("x-forwarded-host".to_string(), host.clone()),
-        ("x-forwarded-proto".to_string(), "http".to_string()),
-    ];
+    // The standard proxy headers, so that a target can build its own URLs for the client:
+    // the gateway's public origin, never the client's `Host`.
+    let public = url::Url::parse(&origin).ok();
+    let mut forwarded: Vec<(String, String)> = public
+        .iter()
+        .flat_map(|url| {
+            let host = match url.port() {
+                Some(port) => format!("{}:{port}", url.host_str().unwrap_or_default()),
+                None => url.host_str().unwrap_or_default().to_string(),
+            };
+            [
+                ("x-forwarded-host".to_string(), host),
+                ("x-forwarded-proto".to_string(), url.scheme().to_string()),
+            ]
+        })
+        .collect();
     if let Some(client) = session.client_addr().and_then(|a| a.as_inet()) {
         forwarded.push(("x-forwarded-for".to_string(), client.ip().to_string()));
     }
@@ -135,7 +149,7 @@ pub async fn prepare(
             .chain(forwarded)
             .collect(),
     };
-    let public_base = format!("http://{host}{}", route.base);
+    let public_base = format!("{origin}{}", route.base);
     let mut state = ProxyState {
         tenant,
         route,
@@ -147,6 +161,8 @@ pub async fn prepare(
         response_body: None,
         response_head: serde_json::Value::Null,
         body_bytes: 0,
+        response_bytes: 0,
+        body_deadline,
         local_error: None,
         upstream_started: None,
         upstream_status: None,
@@ -168,7 +184,12 @@ pub async fn prepare(
             // pingora replays a body it buffered for retries through `request_body_filter`,
             // which is where the rewritten one takes its place.
             session.as_downstream_mut().enable_retry_buffering();
-            let whole = super::body::read_limited(session, gateway.limits.max_body_bytes).await?;
+            let whole = super::body::read_limited(
+                session,
+                gateway.limits.max_body_bytes,
+                super::translate::body_deadline(gateway, started),
+            )
+            .await?;
             let rewritten = run_request_body_hook(gateway, &state, started, whole).await?;
             state.prepared_body = Some(rewritten);
         } else {
@@ -249,6 +270,9 @@ pub async fn request_body(
         *body = state.prepared_body.take();
         return Ok(());
     }
+    if !end_of_stream && Instant::now() > state.body_deadline {
+        return Err(fail_locally(state, super::body::body_too_slow()));
+    }
     if let Some(chunk) = body.as_ref() {
         state.body_bytes += chunk.len();
         if state.body_bytes > gateway.limits.max_body_bytes {
@@ -304,6 +328,7 @@ pub async fn response_head(
     client_version: http::Version,
     response: &mut ResponseHeader,
 ) -> Result<()> {
+    refuse_unsafe_answer(state, response)?;
     let headers: Vec<(String, String)> = response
         .headers
         .iter()
@@ -365,6 +390,48 @@ pub async fn response_head(
     Ok(())
 }
 
+/// A redirect is not passed on (the client would follow it with its own credentials to a
+/// host the tenant never allowed, or take it for an answer), nor a body declared larger
+/// than the tenant takes: both become a SCIM 502 before anything reaches the client.
+fn refuse_unsafe_answer(state: &mut ProxyState, response: &ResponseHeader) -> Result<()> {
+    let status = response.status.as_u16();
+    let limit = state.tenant.upstream.max_response_bytes();
+    let refusal = if crate::upstream::is_redirect(status) {
+        Some((
+            "redirect",
+            ScimError::new(
+                502,
+                None,
+                format!(
+                    "the target answered HTTP {status}, a redirect; the gateway does not follow \
+                     or pass on redirects (set upstream.base_url to where the service really is)"
+                ),
+            ),
+        ))
+    } else {
+        let declared = response
+            .headers
+            .get(http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        declared.is_some_and(|len| len > limit as u64).then(|| {
+            (
+                "response_too_large",
+                crate::upstream::too_large_answer(limit),
+            )
+        })
+    };
+    match refusal {
+        None => Ok(()),
+        Some((reason, error)) => {
+            crate::metrics::UPSTREAM_REFUSED
+                .with_label_values(&[&state.tenant.name, reason])
+                .inc();
+            Err(fail_locally(state, error))
+        }
+    }
+}
+
 /// A `Location` on the target's URL becomes the same resource's URL on the gateway, so
 /// that clients never learn (or bypass to) the target's address. The resource part is what
 /// follows the endpoint the request went to (`/Users/…`), wherever the target mounts SCIM.
@@ -395,22 +462,37 @@ fn rewrite_location(state: &ProxyState, response: &mut ResponseHeader) -> Result
 
 /// Response body phase (synchronous in pingora): with `on_response_body`, holds the body
 /// back until it is whole and sends what the hook returns. The status is already on its
-/// way, so a failing hook leaves the target's body as it was (and is logged).
+/// way, so a failing hook leaves the target's body as it was (and is logged). A body that
+/// grows past the tenant's `max_response_bytes` (with no length declared) is cut off: the
+/// connection is closed, and the client never takes a partial answer for a whole one.
 pub fn response_body(
     gateway: &Gateway,
     state: &mut ProxyState,
     started: Instant,
     body: &mut Option<Bytes>,
     end_of_stream: bool,
-) {
+) -> Result<()> {
+    state.response_bytes += body.as_ref().map_or(0, Bytes::len);
+    let limit = state.tenant.upstream.max_response_bytes();
+    if state.response_bytes > limit {
+        crate::metrics::UPSTREAM_REFUSED
+            .with_label_values(&[&state.tenant.name, "response_too_large"])
+            .inc();
+        state.response_body = None;
+        tracing::warn!(tenant = %state.tenant.name, limit, "the target's answer grew past upstream.max_response_bytes; connection closed");
+        return Error::e_explain(
+            HTTPStatus(502),
+            "the target's answer is larger than upstream.max_response_bytes",
+        );
+    }
     let Some(buffer) = state.response_body.as_mut() else {
-        return;
+        return Ok(());
     };
     if let Some(chunk) = body.as_mut() {
         buffer.extend_from_slice(&std::mem::take(chunk));
     }
     if !end_of_stream {
-        return;
+        return Ok(());
     }
     let whole = std::mem::take(buffer).freeze();
     let arguments: Vec<Dynamic> = vec![
@@ -429,6 +511,7 @@ pub fn response_body(
             Some(whole)
         }
     };
+    Ok(())
 }
 
 /// The SCIM error for a proxy failure that pingora reports.

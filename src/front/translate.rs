@@ -16,18 +16,21 @@ pub async fn answer(
     let Admitted {
         tenant,
         route,
-        host,
+        origin,
         endpoint,
     } = admitted;
     let header = session.req_header();
     let method = header.method.clone();
     let query = header.uri.query().unwrap_or_default().to_string();
-    let body = body::read_limited(session, gateway.limits.max_body_bytes).await?;
-    let base_url = format!(
-        "http://{}{}",
-        host.as_deref().unwrap_or("localhost"),
-        route.base
-    );
+    let body = body::read_limited(
+        session,
+        gateway.limits.max_body_bytes,
+        body_deadline(gateway, ctx.started),
+    )
+    .await?;
+    // Only now, with the whole request here, does it take one of the tenant's slots.
+    super::hold_slot(ctx, &tenant)?;
+    let base_url = format!("{origin}{}", route.base);
     let request = ScimRequest {
         method,
         query,
@@ -48,6 +51,13 @@ pub async fn answer(
     tokio::time::timeout_at(deadline.into(), scim_api::handle(call, endpoint, &request))
         .await
         .map_err(|_| ScimError::new(504, None, "the request did not finish before its deadline"))
+}
+
+/// When the request's body must have arrived: within the body timeout and the request
+/// deadline.
+pub fn body_deadline(gateway: &Gateway, started: std::time::Instant) -> std::time::Instant {
+    let body = std::time::Duration::from_secs(gateway.limits.body_timeout_secs);
+    started + body.min(gateway.request_timeout())
 }
 
 /// The client's `attributes`/`excludedAttributes`, for `scim_requested` (a malformed query

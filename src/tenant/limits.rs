@@ -37,9 +37,8 @@ impl Protection {
         Self { rate, concurrency }
     }
 
-    /// Admits a request, or says why not. The permit (when concurrency is capped) must be
-    /// held until the request is answered.
-    pub fn admit(&self) -> Result<Option<OwnedSemaphorePermit>, Refusal> {
+    /// Counts a request against the rate limit, or says it is over.
+    pub fn check_rate(&self) -> Result<(), Refusal> {
         if let Some(rate) = &self.rate {
             if let Err(not_until) = rate.check() {
                 let wait = not_until.wait_time_from(DefaultClock::default().now());
@@ -52,6 +51,12 @@ impl Protection {
                 });
             }
         }
+        Ok(())
+    }
+
+    /// A concurrency slot, when concurrency is capped: taken once the request has arrived
+    /// whole, so that a slow sender holds none.
+    pub fn take_slot(&self) -> Result<Option<OwnedSemaphorePermit>, Refusal> {
         match &self.concurrency {
             None => Ok(None),
             Some(semaphore) => semaphore
@@ -80,9 +85,9 @@ mod tests {
             burst: Some(2),
             max_concurrent: None,
         });
-        assert!(p.admit().is_ok());
-        assert!(p.admit().is_ok());
-        let refusal = p.admit().unwrap_err();
+        assert!(p.check_rate().is_ok());
+        assert!(p.check_rate().is_ok());
+        let refusal = p.check_rate().unwrap_err();
         assert_eq!(
             (refusal.reason, refusal.error.status),
             ("rate_limited", 429)
@@ -97,17 +102,18 @@ mod tests {
             burst: None,
             max_concurrent: Some(1),
         });
-        let held = p.admit().unwrap();
-        assert_eq!(p.admit().unwrap_err().reason, "concurrency");
+        let held = p.take_slot().unwrap();
+        assert_eq!(p.take_slot().unwrap_err().reason, "concurrency");
         drop(held);
-        assert!(p.admit().is_ok());
+        assert!(p.take_slot().is_ok());
     }
 
     #[test]
     fn no_limits_admit_everything() {
         let p = Protection::new(&TenantLimits::default());
         for _ in 0..1000 {
-            assert!(p.admit().unwrap().is_none());
+            assert!(p.check_rate().is_ok());
+            assert!(p.take_slot().unwrap().is_none());
         }
     }
 }

@@ -1,7 +1,9 @@
 //! Calls from adapter scripts to the target application.
 //!
 //! The host owns every outgoing request so that a script cannot get the hard parts wrong:
-//! only allow-listed hosts, a timeout bounded by the request deadline, retries of idempotent
+//! only allow-listed hosts (redirects are never followed: each would be a request to a host
+//! nobody checked), no path that climbs out of its segments, answers of a bounded size, a
+//! timeout bounded by the request deadline, retries of idempotent
 //! calls on 5xx/429/connection errors (honouring `Retry-After`), the tenant's credentials
 //! attached and refreshed, and metrics. Failures that Entra should retry become SCIM
 //! 503/429 errors, so a script never mistakes a failed call for success.
@@ -24,6 +26,7 @@ pub struct UpstreamClient {
     allowed_hosts: HashSet<String>,
     timeout: Duration,
     retries: u32,
+    max_response_bytes: usize,
     auth: Option<Credentials>,
     http: reqwest::Client,
 }
@@ -134,6 +137,7 @@ impl UpstreamClient {
             allowed_hosts,
             timeout: Duration::from_secs(config.timeout_secs),
             retries: config.retries,
+            max_response_bytes: config.max_response_bytes,
             auth,
             http,
         })
@@ -223,6 +227,15 @@ impl UpstreamClient {
     }
 
     fn resolve(&self, target: &str) -> Result<url::Url, ScimError> {
+        if let Some(segment) = dot_segment(target) {
+            // URL resolution would remove it, and the request would reach another endpoint
+            // of the target (`/users/%2E%2E` is `/`): an id or value that cannot be addressed.
+            self.refused("path_escape");
+            return Err(ScimError::invalid_value(format!(
+                "a value in this request ({segment:?}) would make the target's path climb out \
+                 of its segment; nothing was sent"
+            )));
+        }
         let url = self.base.join(target).map_err(|e| {
             ScimError::internal(format!("the adapter built a bad URL {target:?}: {e}"))
         })?;
@@ -230,6 +243,7 @@ impl UpstreamClient {
         let bare_host = url.host_str().unwrap_or_default().to_ascii_lowercase();
         let allowed = self.allowed_hosts.contains(&host) || self.allowed_hosts.contains(&bare_host);
         if !matches!(url.scheme(), "http" | "https") || !allowed {
+            self.refused("host_not_allowed");
             return Err(ScimError::internal(format!(
                 "the adapter tried to reach {host:?}, which is not in the tenant's allowed hosts"
             )));
@@ -283,24 +297,29 @@ impl UpstreamClient {
 
         let started = Instant::now();
         let result = async {
-            let response = builder.send().await?;
+            let response = builder.send().await.map_err(Unanswered::Failed)?;
             let status = response.status().as_u16();
-            let headers = response
+            let headers: Vec<(String, String)> = response
                 .headers()
                 .iter()
                 .filter_map(|(k, v)| Some((k.as_str().to_string(), v.to_str().ok()?.to_string())))
                 .collect();
-            let body = response.text().await?;
-            Ok::<_, reqwest::Error>((status, headers, body))
+            if is_redirect(status) {
+                return Ok((status, headers, String::new()));
+            }
+            let body = read_capped(response, self.max_response_bytes).await?;
+            Ok::<_, Unanswered>((status, headers, String::from_utf8_lossy(&body).into_owned()))
         }
         .await;
         let method = request.method.as_str();
         metrics::UPSTREAM_DURATION
             .with_label_values(&[&self.tenant, host, method])
             .observe(started.elapsed().as_secs_f64());
-        let status_label = result
-            .as_ref()
-            .map_or_else(|_| "error".to_string(), |r| r.0.to_string());
+        let status_label = match &result {
+            Ok(r) => r.0.to_string(),
+            Err(Unanswered::TooLarge) => "too_large".to_string(),
+            Err(Unanswered::Failed(_)) => "error".to_string(),
+        };
         metrics::UPSTREAM_REQUESTS
             .with_label_values(&[&self.tenant, host, method, &status_label])
             .inc();
@@ -314,6 +333,24 @@ impl UpstreamClient {
         }
 
         Ok(match result {
+            Ok((status, headers, _)) if is_redirect(status) => {
+                self.refused("redirect");
+                let to = headers
+                    .iter()
+                    .find(|(k, _)| k.eq_ignore_ascii_case("location"))
+                    .and_then(|(_, v)| url.join(v).ok())
+                    .and_then(|u| host_port(&u))
+                    .unwrap_or_else(|| "nowhere".to_string());
+                return Err(ScimError::new(
+                    502,
+                    None,
+                    format!(
+                        "the target answered {method} with HTTP {status}, a redirect to {to}; \
+                         the gateway does not follow redirects (set upstream.base_url to where \
+                         the application really is)"
+                    ),
+                ));
+            }
             Ok((status, headers, body)) => {
                 let json = serde_json::from_str(&body).ok();
                 Attempt::Answered(UpstreamResponse {
@@ -323,12 +360,85 @@ impl UpstreamClient {
                     json,
                 })
             }
-            Err(error) => {
+            Err(Unanswered::TooLarge) => {
+                self.refused("response_too_large");
+                return Err(too_large_answer(self.max_response_bytes));
+            }
+            Err(Unanswered::Failed(error)) => {
                 tracing::warn!(tenant = %self.tenant, %host, method, error = %without_url(error), "upstream call failed");
                 Attempt::Failed(format!("{method} to {host} failed"))
             }
         })
     }
+
+    fn refused(&self, reason: &str) {
+        metrics::UPSTREAM_REFUSED
+            .with_label_values(&[&self.tenant, reason])
+            .inc();
+    }
+
+    /// The largest target answer this tenant takes (proxy mode caps response bodies too).
+    pub fn max_response_bytes(&self) -> usize {
+        self.max_response_bytes
+    }
+}
+
+/// Why a call brought back no answer the script may see.
+enum Unanswered {
+    Failed(reqwest::Error),
+    /// Longer than the tenant's `max_response_bytes`.
+    TooLarge,
+}
+
+/// Reads a body, never holding more than `limit` bytes of it.
+async fn read_capped(mut response: reqwest::Response, limit: usize) -> Result<Vec<u8>, Unanswered> {
+    if response
+        .content_length()
+        .is_some_and(|len| len > limit as u64)
+    {
+        return Err(Unanswered::TooLarge);
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(Unanswered::Failed)? {
+        if body.len() + chunk.len() > limit {
+            return Err(Unanswered::TooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+pub fn too_large_answer(limit: usize) -> ScimError {
+    ScimError::new(
+        502,
+        None,
+        format!(
+            "the target's answer is larger than {limit} bytes (upstream.max_response_bytes); \
+             nothing of it was used"
+        ),
+    )
+}
+
+/// 3xx but `304 Not Modified` (an answer to a conditional request, not a redirect).
+pub fn is_redirect(status: u16) -> bool {
+    (300..400).contains(&status) && status != 304
+}
+
+/// The first dot segment (`.`, `..`, or their percent-encoded forms, which URL resolution
+/// treats alike) of a request target's path, if it has one. Backslashes count as slashes,
+/// as they do in `http` URLs.
+pub fn dot_segment(target: &str) -> Option<&str> {
+    let path_end = target.find(['?', '#']).unwrap_or(target.len());
+    let path = &target[..path_end];
+    // After `scheme://host`, the path starts.
+    let path = match path.find("://") {
+        Some(at) => path[at + 3..].find('/').map_or("", |p| &path[at + 3 + p..]),
+        None => path,
+    };
+    path.split(['/', '\\']).find(|segment| {
+        let lower = segment.to_ascii_lowercase().replace("%2e", ".");
+        lower == "." || lower == ".."
+    })
 }
 
 /// The outcome handed to the script, or the SCIM error that Entra should see instead.
@@ -387,6 +497,9 @@ fn host_port(url: &url::Url) -> Option<String> {
 pub fn shared_http_client(ca_file: Option<&std::path::Path>) -> anyhow::Result<reqwest::Client> {
     let mut builder = reqwest::Client::builder()
         .user_agent(concat!("scimitar/", env!("CARGO_PKG_VERSION")))
+        // A redirect is answered as a failure, never followed: the next hop would get the
+        // request's body and the tenant's credentials without an allow-list check.
+        .redirect(reqwest::redirect::Policy::none())
         .pool_idle_timeout(Duration::from_secs(60));
     if let Some(path) = ca_file {
         let pem = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
@@ -398,4 +511,41 @@ pub fn shared_http_client(ca_file: Option<&std::path::Path>) -> anyhow::Result<r
         }
     }
     builder.build().context("cannot build the HTTP client")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dot_segments_are_found_in_every_spelling() {
+        for target in [
+            "..",
+            "users/..",
+            "users/%2E%2E",
+            "users/%2e.",
+            "users/.%2E/admin",
+            "/v1/./x",
+            "users\\..\\admin",
+            "http://h/api/../x?y=1",
+        ] {
+            assert!(dot_segment(target).is_some(), "{target}");
+        }
+        for target in [
+            "users/a.b",
+            "users/%2E%2E%2E",
+            "users/...",
+            "users?filter=..",
+            "http://h.example/api",
+            "users/x#..",
+        ] {
+            assert_eq!(dot_segment(target), None, "{target}");
+        }
+    }
+
+    #[test]
+    fn only_real_redirects_are_redirects() {
+        assert!(is_redirect(301) && is_redirect(307) && is_redirect(308));
+        assert!(!is_redirect(304) && !is_redirect(200) && !is_redirect(400));
+    }
 }

@@ -133,6 +133,17 @@ impl ClientCredentials {
                 format!("the target's token endpoint answered {status}"),
             ));
         }
+        if super::is_redirect(status.as_u16()) {
+            // Following it would post the client secret to a host nobody allowed.
+            return Err(ScimError::new(
+                502,
+                None,
+                format!(
+                    "the target's token endpoint answered {status}, a redirect; the gateway \
+                     does not follow redirects (set upstream.auth.token_url to the real one)"
+                ),
+            ));
+        }
         if !status.is_success() {
             return Err(ScimError::new(
                 502,
@@ -140,18 +151,24 @@ impl ClientCredentials {
                 format!("the target refused the gateway's client credentials ({status})"),
             ));
         }
-        response.json::<TokenResponse>().await.map_err(|e| {
+        let body = super::read_capped(response, TOKEN_RESPONSE_AT_MOST)
+            .await
+            .map_err(|e| match e {
+                super::Unanswered::TooLarge => super::too_large_answer(TOKEN_RESPONSE_AT_MOST),
+                super::Unanswered::Failed(e) => unreachable(e),
+            })?;
+        serde_json::from_slice::<TokenResponse>(&body).map_err(|e| {
             ScimError::new(
                 502,
                 None,
-                format!(
-                    "the target's token response is not usable: {}",
-                    without_url(e)
-                ),
+                format!("the target's token response is not usable: {e}"),
             )
         })
     }
 }
+
+/// More than any token response needs.
+const TOKEN_RESPONSE_AT_MOST: usize = 64 * 1024;
 
 /// reqwest errors print their URL, whose query could carry secrets: keep only the kind.
 pub fn without_url(error: reqwest::Error) -> String {

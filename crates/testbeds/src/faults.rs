@@ -10,7 +10,7 @@ use rand::Rng;
 use serde::{Deserialize, Serialize};
 
 /// What happens to a request once its fault's delay (if any) has passed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Outcome {
     /// Perform the request normally (a pure delay fault).
     Forward,
@@ -21,13 +21,23 @@ pub(crate) enum Outcome {
     },
     /// Close the connection without answering.
     Drop,
+    /// Answer a redirect (3xx with `Location`) without performing the request: a target
+    /// sending its clients elsewhere.
+    Redirect {
+        status: StatusCode,
+        location: String,
+    },
+    /// Answer 200 with a JSON body of this many bytes, streamed, without performing the
+    /// request: a target answering far more than any page.
+    Oversize { bytes: u64 },
 }
 
 /// One queued fault, applied to the next `remaining` native requests.
 ///
 /// The wire form is the one in `targets.md`: `{"status":503,"count":3}`,
 /// `{"status":429,"retry_after":2,"count":5}`, `{"delay_ms":2000,"count":1}`,
-/// `{"drop":true,"count":1}`. `delay_ms` may also accompany `status` or `drop` (wait, then fail),
+/// `{"drop":true,"count":1}`, `{"redirect":"http://elsewhere/x","status":307}` (307 unless
+/// said), `{"body_bytes":100000000}`. `delay_ms` may also accompany the others (wait, then fail),
 /// because a slow failure is a realistic case that costs nothing to allow. `count` defaults to 1.
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(try_from = "FaultSpec", into = "FaultSpec")]
@@ -49,6 +59,10 @@ struct FaultSpec {
     delay_ms: Option<u64>,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     drop: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    redirect: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    body_bytes: Option<u64>,
     #[serde(default = "one")]
     count: u32,
 }
@@ -66,6 +80,36 @@ impl TryFrom<FaultSpec> for Fault {
         }
         if spec.retry_after.is_some() && spec.status.is_none() {
             return Err("retry_after needs a status".into());
+        }
+        let answers = [
+            spec.drop,
+            spec.redirect.is_some(),
+            spec.body_bytes.is_some(),
+        ];
+        if answers.iter().filter(|a| **a).count() > 1 {
+            return Err("a fault has one of drop, redirect and body_bytes".into());
+        }
+        if let Some(location) = spec.redirect {
+            let code = spec.status.unwrap_or(307);
+            let status = StatusCode::from_u16(code)
+                .ok()
+                .filter(|s| s.is_redirection())
+                .ok_or_else(|| format!("status {code} is not a 3xx status"))?;
+            return Ok(Fault {
+                delay: Duration::from_millis(spec.delay_ms.unwrap_or(0)),
+                outcome: Outcome::Redirect { status, location },
+                remaining: spec.count,
+            });
+        }
+        if let Some(bytes) = spec.body_bytes {
+            if spec.status.is_some() {
+                return Err("body_bytes answers 200; it takes no status".into());
+            }
+            return Ok(Fault {
+                delay: Duration::from_millis(spec.delay_ms.unwrap_or(0)),
+                outcome: Outcome::Oversize { bytes },
+                remaining: spec.count,
+            });
         }
         let outcome = match (spec.status, spec.drop) {
             (Some(_), true) => return Err("a fault cannot both answer a status and drop".into()),
@@ -90,18 +134,26 @@ impl TryFrom<FaultSpec> for Fault {
 
 impl From<Fault> for FaultSpec {
     fn from(fault: Fault) -> Self {
-        let (status, retry_after) = match fault.outcome {
+        let (mut status, mut retry_after, mut redirect, mut body_bytes) = (None, None, None, None);
+        match &fault.outcome {
             Outcome::Respond {
-                status,
-                retry_after,
-            } => (Some(status.as_u16()), retry_after),
-            Outcome::Forward | Outcome::Drop => (None, None),
-        };
+                status: code,
+                retry_after: after,
+            } => (status, retry_after) = (Some(code.as_u16()), *after),
+            Outcome::Redirect {
+                status: code,
+                location,
+            } => (status, redirect) = (Some(code.as_u16()), Some(location.clone())),
+            Outcome::Oversize { bytes } => body_bytes = Some(*bytes),
+            Outcome::Forward | Outcome::Drop => {}
+        }
         FaultSpec {
             status,
             retry_after,
             delay_ms: (!fault.delay.is_zero()).then_some(fault.delay.as_millis() as u64),
             drop: fault.outcome == Outcome::Drop,
+            redirect,
+            body_bytes,
             count: fault.remaining,
         }
     }
@@ -295,6 +347,30 @@ mod tests {
     }
 
     #[test]
+    fn parses_hostile_answers() {
+        let redirect = parse(r#"{"redirect":"http://elsewhere/x"}"#).unwrap();
+        assert_eq!(
+            redirect.outcome,
+            Outcome::Redirect {
+                status: StatusCode::TEMPORARY_REDIRECT,
+                location: "http://elsewhere/x".into()
+            }
+        );
+        let permanent = parse(r#"{"redirect":"/x","status":308,"count":2}"#).unwrap();
+        assert_eq!(
+            (
+                permanent.remaining,
+                serde_json::to_value(&permanent).unwrap()["status"].clone()
+            ),
+            (2, serde_json::json!(308))
+        );
+        assert_eq!(
+            parse(r#"{"body_bytes":1000}"#).unwrap().outcome,
+            Outcome::Oversize { bytes: 1000 }
+        );
+    }
+
+    #[test]
     fn rejects_meaningless_faults() {
         for bad in [
             r#"{}"#,
@@ -304,6 +380,9 @@ mod tests {
             r#"{"retry_after":1,"drop":true}"#,
             r#"{"status":503,"count":0}"#,
             r#"{"status":503,"bogus":1}"#,
+            r#"{"redirect":"http://x/","status":503}"#,
+            r#"{"redirect":"http://x/","drop":true}"#,
+            r#"{"body_bytes":10,"status":200}"#,
         ] {
             assert!(parse(bad).is_err(), "{bad} should be rejected");
         }
@@ -351,6 +430,6 @@ mod tests {
             status: StatusCode::SERVICE_UNAVAILABLE,
             retry_after: None,
         };
-        assert_eq!(outcomes, [unavailable, unavailable, Outcome::Drop]);
+        assert_eq!(outcomes, [unavailable.clone(), unavailable, Outcome::Drop]);
     }
 }

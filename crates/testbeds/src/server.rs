@@ -152,8 +152,52 @@ async fn handle(
                 }
                 return Ok(response);
             }
+            Outcome::Redirect { status, location } => {
+                let mut response = Response::new(Body::empty());
+                *response.status_mut() = status;
+                if let Ok(location) = HeaderValue::from_str(&location) {
+                    response.headers_mut().insert(header::LOCATION, location);
+                }
+                return Ok(response);
+            }
+            Outcome::Oversize { bytes } => return Ok(oversize_response(bytes)),
         }
     }
     let response = router.oneshot(request.map(Body::new)).await;
     Ok(response.unwrap_or_else(|never: Infallible| match never {}))
+}
+
+/// A JSON array of `bytes` bytes (`[0,0,…,0]`), streamed in 64 KiB chunks so that the
+/// testbed never holds it.
+fn oversize_response(bytes: u64) -> Response<Body> {
+    const CHUNK: u64 = 64 * 1024;
+    // Odd, so that the array ends in `0]`.
+    let bytes = bytes.max(3) | 1;
+    let chunks = futures_util::stream::unfold(0u64, move |sent| async move {
+        if sent >= bytes {
+            return None;
+        }
+        let size = CHUNK.min(bytes - sent);
+        let mut chunk = vec![b'0'; size as usize];
+        for (i, byte) in chunk.iter_mut().enumerate() {
+            let at = sent + i as u64;
+            if at == 0 {
+                *byte = b'[';
+            } else if at == bytes - 1 {
+                *byte = b']';
+            } else if at % 2 == 0 {
+                *byte = b',';
+            }
+        }
+        Some((
+            Ok::<_, std::convert::Infallible>(bytes::Bytes::from(chunk)),
+            sent + size,
+        ))
+    });
+    let mut response = Response::new(Body::from_stream(chunks));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
 }

@@ -1,0 +1,195 @@
+//! The gateway's own URL as its clients reach it, for `Location` and `meta.location`: the
+//! configured `server.public_url`; else what a trusted proxy says in `X-Forwarded-Proto` and
+//! `X-Forwarded-Host`; else the address the client connected to. A client's `Host` header is
+//! never reflected: it would let anyone make the gateway hand out links to their own host.
+
+use anyhow::{bail, Context};
+use ipnet::IpNet;
+use std::net::{IpAddr, SocketAddr};
+
+#[derive(Debug, Clone, Default)]
+pub struct PublicUrl {
+    /// `scheme://host[:port][/prefix]`, without a trailing slash.
+    fixed: Option<String>,
+    trusted_proxies: Vec<IpNet>,
+}
+
+/// What one request tells about where it was sent.
+pub struct Arrival<'a> {
+    /// The client's address (the connection's peer).
+    pub peer: Option<IpAddr>,
+    /// The gateway's address the connection reached.
+    pub local: Option<SocketAddr>,
+    pub forwarded_proto: Option<&'a str>,
+    pub forwarded_host: Option<&'a str>,
+}
+
+impl PublicUrl {
+    /// From `server.public_url` and `server.trusted_proxies`.
+    pub fn new(public_url: Option<&str>, trusted_proxies: &[String]) -> anyhow::Result<Self> {
+        let fixed = match public_url {
+            None => None,
+            Some(text) => {
+                let url = url::Url::parse(text).context("server.public_url")?;
+                if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+                    bail!("server.public_url must be an http(s) URL with a host: {text:?}");
+                }
+                if url.query().is_some() || url.fragment().is_some() {
+                    bail!("server.public_url has no place for a query or fragment: {text:?}");
+                }
+                Some(url.as_str().trim_end_matches('/').to_string())
+            }
+        };
+        let trusted_proxies = trusted_proxies
+            .iter()
+            .map(|cidr| {
+                parse_network(cidr).with_context(|| format!("server.trusted_proxies: {cidr:?}"))
+            })
+            .collect::<anyhow::Result<_>>()?;
+        Ok(Self {
+            fixed,
+            trusted_proxies,
+        })
+    }
+
+    /// Whether `address` is one of the configured proxies, whose forwarding headers count.
+    pub fn is_trusted_proxy(&self, address: IpAddr) -> bool {
+        let address = canonical(address);
+        self.trusted_proxies
+            .iter()
+            .any(|net| net.contains(&address))
+    }
+
+    /// `scheme://authority[/prefix]` for URLs the gateway hands out.
+    pub fn origin(&self, arrival: &Arrival) -> String {
+        if let Some(fixed) = &self.fixed {
+            return fixed.clone();
+        }
+        if arrival.peer.is_some_and(|peer| self.is_trusted_proxy(peer)) {
+            let proto = arrival
+                .forwarded_proto
+                .and_then(first_value)
+                .filter(|p| matches!(*p, "http" | "https"));
+            let host = arrival
+                .forwarded_host
+                .and_then(first_value)
+                .filter(|h| is_authority(h));
+            if let Some(host) = host {
+                return format!("{}://{host}", proto.unwrap_or("http"));
+            }
+        }
+        match arrival.local {
+            Some(local) => format!("http://{}", canonical_socket(local)),
+            None => "http://localhost".to_string(),
+        }
+    }
+}
+
+/// `10.0.0.0/8`, or one address (`192.0.2.7`, `::1`).
+fn parse_network(text: &str) -> anyhow::Result<IpNet> {
+    let text = text.trim();
+    if let Ok(net) = text.parse::<IpNet>() {
+        return Ok(net);
+    }
+    let address: IpAddr = text
+        .parse()
+        .map_err(|_| anyhow::anyhow!("not an address or a CIDR network"))?;
+    Ok(IpNet::from(address))
+}
+
+fn first_value(header: &str) -> Option<&str> {
+    header
+        .split(',')
+        .next()
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+}
+
+/// A host with an optional port, and nothing a URL could be bent with.
+fn is_authority(text: &str) -> bool {
+    !text.is_empty()
+        && text.len() <= 255
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']'))
+}
+
+/// An IPv4 client seen on a dual-stack socket (`::ffff:10.1.2.3`) is that IPv4 client.
+fn canonical(address: IpAddr) -> IpAddr {
+    match address {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(address, IpAddr::V4),
+        v4 => v4,
+    }
+}
+
+fn canonical_socket(address: SocketAddr) -> SocketAddr {
+    SocketAddr::new(canonical(address.ip()), address.port())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn public(public_url: Option<&str>, trusted: &[&str]) -> anyhow::Result<PublicUrl> {
+        let trusted: Vec<String> = trusted.iter().map(|s| s.to_string()).collect();
+        PublicUrl::new(public_url, &trusted)
+    }
+
+    fn arrival<'a>(peer: &str, proto: Option<&'a str>, host: Option<&'a str>) -> Arrival<'a> {
+        Arrival {
+            peer: Some(peer.parse().unwrap()),
+            local: Some("127.0.0.1:8080".parse().unwrap()),
+            forwarded_proto: proto,
+            forwarded_host: host,
+        }
+    }
+
+    #[test]
+    fn the_configured_url_wins() {
+        let public = public(Some("https://scim.example.com/gw/"), &[]).unwrap();
+        assert_eq!(
+            public.origin(&arrival("10.0.0.1", Some("http"), Some("evil.example"))),
+            "https://scim.example.com/gw"
+        );
+    }
+
+    #[test]
+    fn forwarding_headers_count_from_trusted_proxies_only() {
+        let public = public(None, &["10.0.0.0/8", "::1"]).unwrap();
+        assert_eq!(
+            public.origin(&arrival(
+                "10.1.2.3",
+                Some("https"),
+                Some("scim.example.com")
+            )),
+            "https://scim.example.com"
+        );
+        assert_eq!(
+            public.origin(&arrival(
+                "::ffff:10.1.2.3",
+                Some("https, http"),
+                Some("a.example, b")
+            )),
+            "https://a.example"
+        );
+        assert_eq!(
+            public.origin(&arrival("192.0.2.1", Some("https"), Some("evil.example"))),
+            "http://127.0.0.1:8080"
+        );
+        assert_eq!(
+            public.origin(&arrival("10.1.2.3", Some("https"), Some("evil.example/x?"))),
+            "http://127.0.0.1:8080",
+            "a forwarded host that is no authority is ignored"
+        );
+    }
+
+    #[test]
+    fn bad_settings_are_refused() {
+        for url in ["ftp://x", "not a url", "https://x/?q=1"] {
+            assert!(public(Some(url), &[]).is_err(), "{url}");
+        }
+        for cidr in ["10.0.0.0/33", "ten", ""] {
+            assert!(public(None, &[cidr]).is_err(), "{cidr}");
+        }
+    }
+}
