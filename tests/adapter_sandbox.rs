@@ -14,6 +14,7 @@ struct Sandbox {
 async fn sandbox(limits: &str) -> Sandbox {
     let (token, _) = new_token();
     let spec = TenantSpec {
+        tenant_toml: String::new(),
         name: "sandbox".into(),
         route: "/sandbox".into(),
         script: repo_path("tests/scripts/sandbox.rhai"),

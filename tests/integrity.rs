@@ -141,6 +141,7 @@ async fn replicas_sharing_postgresql_order_their_writes_too() {
     let unique = format!("mx3-replicas-{}-{}", std::process::id(), rand_suffix());
     let (token, _) = new_token();
     let spec = TenantSpec {
+        tenant_toml: String::new(),
         name: unique,
         route: "/mx3".into(),
         script: repo_path("adapters/mx3.rhai"),
@@ -458,6 +459,7 @@ async fn a_store_outage_inside_a_script_is_a_retryable_503_not_a_script_fault() 
     let secrets = SecretFiles::new(&[("key", &options.organisations[0].api_key)]);
     let (token, _) = new_token();
     let spec = TenantSpec {
+        tenant_toml: String::new(),
         name: "mx3".into(),
         route: "/mx3".into(),
         script: repo_path("adapters/mx3.rhai"),

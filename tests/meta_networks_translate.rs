@@ -386,18 +386,26 @@ async fn discovery_lists_what_the_adapter_supports() {
 }
 
 #[tokio::test]
-async fn an_unknown_idp_id_is_a_404() {
+async fn an_unknown_idp_id_is_a_404_on_every_endpoint() {
     let meta = meta_setup().await;
-    let response = meta
-        .client
-        .get(format!(
-            "{}/v1/scim/idp-unknown000/Users?filter=userName+eq+%22x%22",
-            meta.gateway.url
-        ))
-        .bearer_auth(&meta.token)
-        .send()
-        .await
-        .unwrap();
-    let (status, body) = read(response).await;
-    assert_scim_error(status, &body, 404, None);
+    let before = native_requests(&meta.testbed).await;
+    for path in [
+        "/Users?filter=userName+eq+%22x%22",
+        "/Users/usr-1",
+        "/Groups",
+        "/ServiceProviderConfig",
+        "/Schemas",
+        "/ResourceTypes",
+    ] {
+        let response = meta
+            .client
+            .get(format!("{}/v1/scim/idp-unknown000{path}", meta.gateway.url))
+            .bearer_auth(&meta.token)
+            .send()
+            .await
+            .unwrap();
+        let (status, body) = read(response).await;
+        assert_scim_error(status, &body, 404, None);
+    }
+    assert_eq!(native_requests(&meta.testbed).await, before);
 }

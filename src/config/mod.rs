@@ -11,6 +11,7 @@ pub use secret::Secret;
 
 use anyhow::{bail, Context};
 use serde::Deserialize;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone, Deserialize)]
@@ -188,6 +189,10 @@ pub struct TenantConfig {
     /// Optional `Host` the route is bound to (without port).
     #[serde(default)]
     pub host: Option<String>,
+    /// The values a route parameter may take (`{ idp_id = ["idp-1"] }`); a request with any
+    /// other is answered 404, as by a server that has no such path (discovery included).
+    #[serde(default)]
+    pub route_values: BTreeMap<String, Vec<String>>,
     /// Adapter script, relative to the config file. Required in translate mode; in proxy
     /// mode it holds the optional hooks (none: a pure pass-through).
     #[serde(default)]

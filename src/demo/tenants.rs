@@ -31,6 +31,8 @@ struct Spec<'a> {
     mode: &'a str,
     /// Route template, and the SCIM URL printed for it (the route with its parameters set).
     route: &'a str,
+    /// `route_values` of the tenant (an inline table), if its parameters are limited.
+    route_values: Option<String>,
     scim_path: String,
     script: (&'a str, &'a str),
     /// `[tenants.upstream]` and `[tenants.upstream.auth]`.
@@ -50,7 +52,11 @@ fn tenant(
     let (token, hash) = generate_token();
     let toml = format!(
         "[[tenants]]\nname = \"{name}\"\ntarget = \"{target}\"\nmode = \"{mode}\"\nroute = \"{route}\"\n\
-         script = \"adapters/{file}\"\nauth = {{ token_hashes = [\"{hash}\"] }}\n\n{upstream}\n{extra}",
+         {route_values}script = \"adapters/{file}\"\nauth = {{ token_hashes = [\"{hash}\"] }}\n\n{upstream}\n{extra}",
+        route_values = spec
+            .route_values
+            .map(|values| format!("route_values = {values}\n"))
+            .unwrap_or_default(),
         name = spec.name,
         target = testbed.name,
         mode = spec.mode,
@@ -120,6 +126,7 @@ pub(super) fn meta_networks(
             name: "meta-networks",
             mode: "translate",
             route: "/meta-networks/v1/scim/{idp_id}",
+            route_values: Some(format!("{{ idp_id = {} }}", json!(idp_ids))),
             scim_path: format!("/meta-networks/v1/scim/{idp_id}"),
             script: ("meta-networks.rhai", META_NETWORKS_SCRIPT),
             upstream: oauth_upstream(
@@ -130,10 +137,9 @@ pub(super) fn meta_networks(
                 None,
             ),
             extra: format!(
-                "[tenants.settings]\ndefault_region = \"US\"\nidp_ids = {}\n\n\
+                "[tenants.settings]\ndefault_region = \"US\"\n\n\
              [tenants.schema]\nrequired = [\"name.givenName\", \"name.familyName\"]\n\n\
-             [tenants.index]\nusers = []\ngroups = []\n",
-                json!(idp_ids)
+             [tenants.index]\nusers = []\ngroups = []\n"
             ),
         },
     )
@@ -158,6 +164,7 @@ pub(super) fn meta_networks_scim(
             name: "meta-networks-scim",
             mode: "proxy",
             route: "/meta-networks-scim",
+            route_values: None,
             scim_path: "/meta-networks-scim".into(),
             script: ("meta-networks-scim.rhai", META_NETWORKS_SCIM_SCRIPT),
             upstream: oauth_upstream(
@@ -188,6 +195,7 @@ pub(super) fn mediusflow(
         name: "mediusflow",
         mode: "translate",
         route: "/mediusflow",
+        route_values: None,
         scim_path: "/mediusflow".into(),
         script: ("mediusflow.rhai", MEDIUSFLOW_SCRIPT),
         upstream: oauth_upstream(&base_url, "mediusflow", "api/connect/token", "form", Some("Integration")),
@@ -217,6 +225,7 @@ pub(super) fn maptician(
             name: "maptician",
             mode: "translate",
             route: "/maptician",
+            route_values: None,
             scim_path: "/maptician".into(),
             script: ("maptician.rhai", MAPTICIAN_SCRIPT),
             upstream: header_upstream(
@@ -246,6 +255,7 @@ pub(super) fn rhombus(
         name: "rhombus",
         mode: "translate",
         route: "/rhombus",
+        route_values: None,
         scim_path: "/rhombus".into(),
         script: ("rhombus.rhai", RHOMBUS_SCRIPT),
         upstream: header_upstream(&testbed.url, "x-auth-apikey", "", "rhombus.api_key", "retries = 3\n"),
@@ -283,6 +293,7 @@ pub(super) fn mx3(
                 name: &name,
                 mode: "translate",
                 route: "/mx3",
+                route_values: None,
                 scim_path: "/mx3".into(),
                 script: ("mx3.rhai", MX3_SCRIPT),
                 upstream: header_upstream(&testbed.url, "Authorization", "Token ", &key_file, ""),

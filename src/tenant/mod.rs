@@ -90,7 +90,7 @@ impl Tenant {
             Some(r) => r.protection.clone(),
             None => Arc::new(Protection::new(&config.limits)),
         };
-        let route = RouteTemplate::parse(&config.route)?;
+        let route = RouteTemplate::parse(&config.route)?.with_values(&config.route_values)?;
         let token_hashes = config
             .auth
             .token_hashes

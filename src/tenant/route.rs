@@ -6,7 +6,7 @@
 //! SCIM endpoint.
 
 use anyhow::bail;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Segment {
@@ -18,6 +18,8 @@ enum Segment {
 pub struct RouteTemplate {
     text: String,
     segments: Vec<Segment>,
+    /// Parameters limited to a set of values (`route_values`): any other does not match.
+    allowed: BTreeMap<String, BTreeSet<String>>,
 }
 
 /// A successful match: captured parameters and the SCIM path after the base.
@@ -54,7 +56,27 @@ impl RouteTemplate {
         Ok(Self {
             text: text.to_string(),
             segments,
+            allowed: BTreeMap::new(),
         })
+    }
+
+    /// Limits parameters to the values listed for them (each must be a parameter of the
+    /// template, with at least one value).
+    pub fn with_values(mut self, values: &BTreeMap<String, Vec<String>>) -> anyhow::Result<Self> {
+        for (name, allowed) in values {
+            if !self.segments.contains(&Segment::Param(name.clone())) {
+                bail!(
+                    "route_values: {name:?} is not a parameter of the route {:?}",
+                    self.text
+                );
+            }
+            if allowed.is_empty() {
+                bail!("route_values: {name:?} lists no value: no request could match");
+            }
+            self.allowed
+                .insert(name.clone(), allowed.iter().cloned().collect());
+        }
+        Ok(self)
     }
 
     pub fn as_str(&self) -> &str {
@@ -89,6 +111,13 @@ impl RouteTemplate {
                     let value = percent_encoding::percent_decode_str(part)
                         .decode_utf8()
                         .ok()?;
+                    if self
+                        .allowed
+                        .get(name)
+                        .is_some_and(|allowed| !allowed.contains(value.as_ref()))
+                    {
+                        return None;
+                    }
                     params.insert(name.clone(), value.into_owned());
                 }
                 _ => return None,
@@ -125,6 +154,27 @@ mod tests {
         let t = RouteTemplate::parse("/tenants/acme").unwrap();
         assert!(t.matches("/tenants/acme/Users").is_some());
         assert!(t.matches("/tenants/acmeco/Users").is_none());
+    }
+
+    #[test]
+    fn listed_values_alone_match() {
+        let values = BTreeMap::from([("idp_id".to_string(), vec!["idp-1".to_string()])]);
+        let t = RouteTemplate::parse("/v1/scim/{idp_id}")
+            .unwrap()
+            .with_values(&values)
+            .unwrap();
+        assert!(t.matches("/v1/scim/idp-1/Schemas").is_some());
+        assert!(t.matches("/v1/scim/idp-2/Schemas").is_none());
+        let unknown = BTreeMap::from([("tenant".to_string(), vec!["x".to_string()])]);
+        assert!(RouteTemplate::parse("/v1/scim/{idp_id}")
+            .unwrap()
+            .with_values(&unknown)
+            .is_err());
+        let empty = BTreeMap::from([("idp_id".to_string(), vec![])]);
+        assert!(RouteTemplate::parse("/v1/scim/{idp_id}")
+            .unwrap()
+            .with_values(&empty)
+            .is_err());
     }
 
     #[test]

@@ -80,6 +80,7 @@ pub async fn lookup_by_path(name: &str, upstream: &str) -> support::Setup {
     .await
     .unwrap();
     let spec = support::TenantSpec {
+        tenant_toml: String::new(),
         name: name.into(),
         route: format!("/{name}"),
         script: support::repo_path("tests/scripts/lookup-by-path.rhai"),

@@ -88,6 +88,7 @@ async fn another_tenants_token_is_refused() {
     let meta = meta_setup().await;
     let (token_b, _) = new_token();
     let spec = |name: &str, route: &str, token: &str| TenantSpec {
+        tenant_toml: String::new(),
         name: name.into(),
         route: route.into(),
         script: repo_path("adapters/meta-networks.rhai"),

@@ -60,6 +60,8 @@ impl Drop for Gateway {
 pub struct TenantSpec {
     pub name: String,
     pub route: String,
+    /// More keys of the tenant's own table (e.g. `route_values = {...}`).
+    pub tenant_toml: String,
     pub script: PathBuf,
     pub token: String,
     pub upstream_toml: String,
@@ -103,11 +105,12 @@ pub fn tenants_toml(tenants: &[TenantSpec]) -> String {
     let mut toml = String::new();
     for t in tenants {
         toml.push_str(&format!(
-            "[[tenants]]\nname = \"{}\"\ntarget = \"{}\"\nmode = \"translate\"\nroute = \"{}\"\nscript = \"{}\"\n\
+            "[[tenants]]\nname = \"{}\"\ntarget = \"{}\"\nmode = \"translate\"\nroute = \"{}\"\n{}\nscript = \"{}\"\n\
              auth = {{ token_hashes = [\"{}\"] }}\n\n[tenants.upstream]\n{}\n[tenants.settings]\n{}\n\n",
             t.name,
             t.name,
             t.route,
+            t.tenant_toml,
             t.script.display(),
             hash_of(&t.token),
             t.upstream_toml,
@@ -525,6 +528,7 @@ pub async fn meta_setup_options(
     let spec = TenantSpec {
         name: "meta".into(),
         route: "/v1/scim/{idp_id}".into(),
+        tenant_toml: format!("route_values = {{ idp_id = [\"{idp_id}\"] }}"),
         script: repo_path("adapters/meta-networks.rhai"),
         token: new_token().0,
         upstream_toml: format!(
@@ -535,7 +539,7 @@ pub async fn meta_setup_options(
             secrets.toml("secret")
         ),
         settings_toml: format!(
-            "default_region = \"US\"\nidp_ids = [\"{idp_id}\"]\n{}{tenant_toml}",
+            "default_region = \"US\"\n{}{tenant_toml}",
             index_toml("users = []\ngroups = []")
         ),
     };
@@ -573,6 +577,7 @@ pub async fn mediusflow_setup() -> Setup {
         .await
         .unwrap();
     let spec = TenantSpec {
+        tenant_toml: String::new(),
         name: "mediusflow".into(),
         route: "/mediusflow".into(),
         script: repo_path("adapters/mediusflow.rhai"),
@@ -618,6 +623,7 @@ pub fn maptician_spec(
     index: &str,
 ) -> TenantSpec {
     TenantSpec {
+        tenant_toml: String::new(),
         name: name.into(),
         route: "/maptician".into(),
         script: repo_path("adapters/maptician.rhai"),
@@ -650,6 +656,7 @@ pub async fn rhombus_setup(options: rhombus::Options) -> Setup {
         .await
         .unwrap();
     let spec = TenantSpec {
+        tenant_toml: String::new(),
         name: "rhombus".into(),
         route: "/rhombus".into(),
         script: repo_path("adapters/rhombus.rhai"),
@@ -694,6 +701,7 @@ pub async fn mx3_setup() -> Mx3Setup {
         .iter()
         .zip(&names)
         .map(|(org, key)| TenantSpec {
+            tenant_toml: String::new(),
             name: format!("mx3-{}", org.name),
             route: "/mx3".into(),
             script: repo_path("adapters/mx3.rhai"),
