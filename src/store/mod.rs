@@ -197,52 +197,60 @@ impl Store {
 
     /// Stores a batch of provisioning log entries in one transaction.
     pub async fn insert_log(&self, entries: &[Entry]) -> anyhow::Result<()> {
+        // One multi-row INSERT per chunk, all in one transaction: a batch is a handful of
+        // statements, not one round trip per entry. (SQLite allows 32,766 bound values.)
+        const ROWS_PER_STATEMENT: usize = 1_000;
+        const COLUMNS: &str = "INSERT INTO provisioning_log (at, tenant, resource, operation, \
+                               scim_id, subject, status, outcome, detail, target_calls, duration_ms) ";
         match self {
             Store::Sqlite(pool) => {
                 let mut tx = pool.begin().await?;
-                for e in entries {
-                    sqlx::query(
-                        "INSERT INTO provisioning_log (at, tenant, resource, operation, scim_id, subject, \
-                         status, outcome, detail, target_calls, duration_ms) \
-                         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    )
-                    .bind(&e.at)
-                    .bind(&e.tenant)
-                    .bind(&e.resource)
-                    .bind(&e.operation)
-                    .bind(&e.scim_id)
-                    .bind(&e.subject)
-                    .bind(i64::from(e.status))
-                    .bind(&e.outcome)
-                    .bind(&e.detail)
-                    .bind(serde_json::to_string(&e.target_calls)?)
-                    .bind(e.duration_ms)
-                    .execute(&mut *tx)
-                    .await?;
+                for chunk in entries.chunks(ROWS_PER_STATEMENT) {
+                    let calls = chunk
+                        .iter()
+                        .map(|e| serde_json::to_string(&e.target_calls))
+                        .collect::<Result<Vec<_>, _>>()?;
+                    let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(COLUMNS);
+                    insert.push_values(chunk.iter().zip(calls), |mut row, (e, calls)| {
+                        row.push_bind(&e.at)
+                            .push_bind(&e.tenant)
+                            .push_bind(&e.resource)
+                            .push_bind(&e.operation)
+                            .push_bind(&e.scim_id)
+                            .push_bind(&e.subject)
+                            .push_bind(i64::from(e.status))
+                            .push_bind(&e.outcome)
+                            .push_bind(&e.detail)
+                            .push_bind(calls)
+                            .push_bind(e.duration_ms);
+                    });
+                    insert.build().execute(&mut *tx).await?;
                 }
                 tx.commit().await?;
             }
             Store::Postgres(pool) => {
                 let mut tx = pool.begin().await?;
-                for e in entries {
-                    sqlx::query(
-                        "INSERT INTO provisioning_log (at, tenant, resource, operation, scim_id, subject, \
-                         status, outcome, detail, target_calls, duration_ms) \
-                         VALUES ($1::timestamptz, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-                    )
-                    .bind(&e.at)
-                    .bind(&e.tenant)
-                    .bind(&e.resource)
-                    .bind(&e.operation)
-                    .bind(&e.scim_id)
-                    .bind(&e.subject)
-                    .bind(i32::from(e.status))
-                    .bind(&e.outcome)
-                    .bind(&e.detail)
-                    .bind(serde_json::to_value(&e.target_calls)?)
-                    .bind(e.duration_ms)
-                    .execute(&mut *tx)
-                    .await?;
+                for chunk in entries.chunks(ROWS_PER_STATEMENT) {
+                    let calls = chunk
+                        .iter()
+                        .map(|e| serde_json::to_value(&e.target_calls))
+                        .collect::<Result<Vec<_>, _>>()?;
+                    let mut insert = sqlx::QueryBuilder::<sqlx::Postgres>::new(COLUMNS);
+                    insert.push_values(chunk.iter().zip(calls), |mut row, (e, calls)| {
+                        row.push_bind(&e.at)
+                            .push_unseparated("::timestamptz")
+                            .push_bind(&e.tenant)
+                            .push_bind(&e.resource)
+                            .push_bind(&e.operation)
+                            .push_bind(&e.scim_id)
+                            .push_bind(&e.subject)
+                            .push_bind(i32::from(e.status))
+                            .push_bind(&e.outcome)
+                            .push_bind(&e.detail)
+                            .push_bind(calls)
+                            .push_bind(e.duration_ms);
+                    });
+                    insert.build().execute(&mut *tx).await?;
                 }
                 tx.commit().await?;
             }
