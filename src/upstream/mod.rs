@@ -110,6 +110,7 @@ impl UpstreamClient {
             }) => {
                 let token_url = base.join(token_url).context("upstream.auth.token_url")?;
                 Some(Credentials::OAuth(oauth::ClientCredentials::new(
+                    tenant,
                     token_url,
                     client_id.expose().to_string(),
                     client_secret.expose().to_string(),

@@ -15,6 +15,8 @@ const EXPIRY_MARGIN: Duration = Duration::from_secs(30);
 const MAX_LIFETIME_SECS: u64 = 24 * 3600;
 
 pub struct ClientCredentials {
+    /// The tenant whose credentials these are (for the refusal metric).
+    tenant: String,
     pub token_url: url::Url,
     pub client_id: String,
     pub client_secret: String,
@@ -36,7 +38,14 @@ struct TokenResponse {
 }
 
 impl ClientCredentials {
+    fn refused(&self, reason: &str) {
+        crate::metrics::UPSTREAM_REFUSED
+            .with_label_values(&[&self.tenant, reason])
+            .inc();
+    }
+
     pub fn new(
+        tenant: &str,
         token_url: url::Url,
         client_id: String,
         client_secret: String,
@@ -44,6 +53,7 @@ impl ClientCredentials {
         encoding: TokenEncoding,
     ) -> Self {
         Self {
+            tenant: tenant.to_string(),
             token_url,
             client_id,
             client_secret,
@@ -135,6 +145,7 @@ impl ClientCredentials {
         }
         if super::is_redirect(status.as_u16()) {
             // Following it would post the client secret to a host nobody allowed.
+            self.refused("redirect");
             return Err(ScimError::new(
                 502,
                 None,
@@ -154,7 +165,10 @@ impl ClientCredentials {
         let body = super::read_capped(response, TOKEN_RESPONSE_AT_MOST)
             .await
             .map_err(|e| match e {
-                super::Unanswered::TooLarge => super::too_large_answer(TOKEN_RESPONSE_AT_MOST),
+                super::Unanswered::TooLarge => {
+                    self.refused("response_too_large");
+                    super::too_large_answer(TOKEN_RESPONSE_AT_MOST)
+                }
                 super::Unanswered::Failed(e) => unreachable(e),
             })?;
         serde_json::from_slice::<TokenResponse>(&body).map_err(|e| {

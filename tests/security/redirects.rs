@@ -58,6 +58,7 @@ async fn a_redirected_token_request_does_not_post_the_client_secret_elsewhere() 
         0,
         "the client secret left the allow-list"
     );
+    assert_eq!(metric(&meta.gateway, REFUSED_REDIRECTS).await, 1.0);
 }
 
 #[tokio::test]
