@@ -133,7 +133,8 @@ pub struct Limits {
     /// header sent a byte at a time never holds a connection longer).
     pub header_timeout_secs: u64,
     /// Seconds a client has to send a request's whole body, within the request deadline;
-    /// past it: SCIM 408. A body being sent holds no concurrency slot (translate mode).
+    /// past it: SCIM 408. A body being sent holds no concurrency slot (in proxy mode: one of
+    /// up to 64 KiB; a larger one streams).
     pub body_timeout_secs: u64,
     /// Connections one client address may hold open at once (0: no limit). Behind a load
     /// balancer that does not pass client addresses, every client is the balancer.

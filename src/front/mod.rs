@@ -108,25 +108,28 @@ impl ProxyHttp for ScimFront {
         }
         let response = match outcome {
             Ok(admitted) if admitted.tenant.mode == Mode::Proxy => {
-                if let Err(error) = hold_slot(ctx, &admitted.tenant) {
-                    note_outcome(ctx, &ScimResponse::from(error.clone()));
-                    count_rejection(ctx, error.status);
-                    respond::write(session, ScimResponse::from(error)).await?;
-                    return Ok(true);
-                }
+                // The body first (when small), then a slot: a slow sender holds none.
+                let early_body = proxy::receive_small_body(&self.gateway, session, ctx.started)
+                    .await
+                    .and_then(|body| hold_slot(ctx, &admitted.tenant).map(|()| body));
+                let early_body = match early_body {
+                    Ok(body) => body,
+                    Err(error) => {
+                        note_outcome(ctx, &ScimResponse::from(error.clone()));
+                        count_rejection(ctx, error.status);
+                        respond::write(session, ScimResponse::from(error)).await?;
+                        return Ok(true);
+                    }
+                };
                 let calls = ctx.calls.clone();
                 let (tenant, route, origin) = (admitted.tenant, admitted.route, admitted.origin);
-                match proxy::prepare(
-                    &self.gateway,
-                    session,
-                    ctx.started,
+                let request = proxy::Arriving {
                     tenant,
                     route,
                     origin,
-                    calls,
-                )
-                .await
-                {
+                    early_body,
+                };
+                match proxy::prepare(&self.gateway, session, ctx.started, request, calls).await {
                     Ok(state) => {
                         ctx.proxy = Some(state);
                         return Ok(false);

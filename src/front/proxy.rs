@@ -88,21 +88,52 @@ impl ProxyState {
     }
 }
 
-/// Header phase: builds the upstream request and runs `on_request`. An error is answered
-/// locally and the request goes no further.
-pub async fn prepare(
+/// A body small enough for pingora's retry buffer, read whole before the request takes a
+/// concurrency slot (pingora replays it upstream); `None` for no body or a large one, which
+/// streams (and is cut at the body deadline).
+pub async fn receive_small_body(
     gateway: &Gateway,
     session: &mut Session,
     started: Instant,
-    tenant: Arc<Tenant>,
-    route: RouteMatch,
-    origin: String,
-    calls: CallLog,
-) -> Result<ProxyState, ScimError> {
+) -> Result<Option<Bytes>, ScimError> {
     let declared = super::body::declared_length(session);
     if declared.is_some_and(|len| len > gateway.limits.max_body_bytes) {
         return Err(body_too_large(gateway));
     }
+    if !declared.is_some_and(|len| len > 0 && len <= RETRY_BUFFER_BYTES) {
+        return Ok(None);
+    }
+    session.as_downstream_mut().enable_retry_buffering();
+    let deadline = super::translate::body_deadline(gateway, started);
+    let body = super::body::read_limited(session, gateway.limits.max_body_bytes, deadline).await?;
+    Ok(Some(body))
+}
+
+/// A proxied request as it arrived: its tenant, route, the gateway's public origin, and its
+/// body when it was small enough to be read before the request went on.
+pub struct Arriving {
+    pub tenant: Arc<Tenant>,
+    pub route: RouteMatch,
+    pub origin: String,
+    pub early_body: Option<Bytes>,
+}
+
+/// Header phase: builds the upstream request and runs `on_request` (and `on_request_body`
+/// on a body read early). An error is answered locally and the request goes no further.
+pub async fn prepare(
+    gateway: &Gateway,
+    session: &mut Session,
+    started: Instant,
+    arriving: Arriving,
+    calls: CallLog,
+) -> Result<ProxyState, ScimError> {
+    let Arriving {
+        tenant,
+        route,
+        origin,
+        early_body,
+    } = arriving;
+    let declared = super::body::declared_length(session);
     // pingora streams the body to the target: each read may wait at most until the body
     // deadline (its own read timeout restarts with every byte).
     let body_deadline = super::translate::body_deadline(gateway, started);
@@ -179,22 +210,19 @@ pub async fn prepare(
             state.request.update(&changed)?;
         }
     }
-    if state.has_hook(hooks::ON_REQUEST_BODY, 2) && declared.is_some_and(|len| len > 0) {
-        if declared.is_some_and(|len| len <= RETRY_BUFFER_BYTES) {
-            // pingora replays a body it buffered for retries through `request_body_filter`,
-            // which is where the rewritten one takes its place.
-            session.as_downstream_mut().enable_retry_buffering();
-            let whole = super::body::read_limited(
-                session,
-                gateway.limits.max_body_bytes,
-                super::translate::body_deadline(gateway, started),
-            )
-            .await?;
-            let rewritten = run_request_body_hook(gateway, &state, started, whole).await?;
-            state.prepared_body = Some(rewritten);
-        } else {
+    // pingora replays a body it buffered for retries through `request_body_filter`, which
+    // is where the prepared one (rewritten by the hook, or as it came) takes its place.
+    let body_hook = state.has_hook(hooks::ON_REQUEST_BODY, 2);
+    match early_body {
+        Some(whole) if body_hook => {
+            state.prepared_body =
+                Some(run_request_body_hook(gateway, &state, started, whole).await?);
+        }
+        Some(whole) => state.prepared_body = Some(whole),
+        None if body_hook && declared.is_some_and(|len| len > 0) => {
             state.request_body = Some(BytesMut::new());
         }
+        None => {}
     }
     if state.has_hook(hooks::ON_RESPONSE_BODY, 3) {
         state.response_body = Some(BytesMut::new());

@@ -194,3 +194,38 @@ async fn a_client_waiting_for_100_continue_gets_it() {
     assert!(text.starts_with("HTTP/1.1 201"), "{text}");
     assert!(meta.native_user("cont@contoso.com").await.is_some());
 }
+
+#[tokio::test]
+async fn a_slow_proxied_body_holds_no_concurrency_slot_either() {
+    // `[tenants.limits]` between the upstream keys and their auth table.
+    let m = meta_scim_setup_with("[tenants.limits]\nmax_concurrent = 1\n", TIGHT).await;
+    let body = entra_user("slowp@contoso.com", "Slow", "Proxied", None).to_string();
+    let mut slow = tokio::net::TcpStream::connect(m.gateway.url.trim_start_matches("http://"))
+        .await
+        .unwrap();
+    let host = m.gateway.url.trim_start_matches("http://");
+    let request = format!(
+        "POST /meta-scim/Users HTTP/1.1\r\nhost: {host}\r\nauthorization: Bearer {}\r\n\
+         content-type: application/scim+json\r\ncontent-length: {}\r\n\r\n",
+        m.token,
+        body.len()
+    );
+    slow.write_all(request.as_bytes()).await.unwrap();
+    slow.write_all(&body.as_bytes()[..10]).await.unwrap();
+    for _ in 0..3 {
+        let (status, answer) = m
+            .send(
+                reqwest::Method::GET,
+                "/Users?filter=userName+eq+%22nobody%22",
+                None,
+            )
+            .await;
+        assert_eq!(status, 200, "{answer}");
+    }
+    let answer = read_until(&mut slow, "\r\n\r\n", Duration::from_secs(10)).await;
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert_eq!(
+        m.native_user("slowp@contoso.com").await,
+        serde_json::Value::Null
+    );
+}
