@@ -3,7 +3,7 @@
 //! refuses a native path a value would make climb out of its segment.
 
 use crate::support::*;
-use crate::{connect, head, lookup_by_path, metric, read_until_closed};
+use crate::{connect, lookup_by_path, metric, read_until_closed};
 use std::time::Duration;
 use tokio::io::AsyncWriteExt;
 
@@ -34,43 +34,49 @@ const CLIMBING: &[&str] = &[
     "/Groups/..",
 ];
 
-#[tokio::test]
-async fn translate_mode_refuses_dot_segments_before_any_target_call() {
-    let meta = meta_setup().await;
-    let (status, _) = meta.get("/Users?filter=userName+eq+%22nobody%22").await;
-    assert_eq!(status, 200);
-    let before = native_requests(&meta.testbed).await;
+/// Every climbing path, with every method, against one tenant: each a 400 before any
+/// target call.
+async fn refuses_every_climbing_path(setup: &Setup) {
+    let before = native_requests(&setup.testbed).await;
+    let base = setup.scim.trim_start_matches(&setup.gateway.url);
+    let host = setup.gateway.url.trim_start_matches("http://");
     for path in CLIMBING {
         for method in ["GET", "PATCH", "PUT", "DELETE"] {
             let body =
                 r#"{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[]}"#;
             let request = format!(
-                "{}{body}",
-                head(
-                    &meta,
-                    method,
-                    path,
-                    &format!("content-type: application/scim+json\r\ncontent-length: {}\r\nconnection: close\r\n", body.len())
-                )
+                "{method} {base}{path} HTTP/1.1\r\nhost: {host}\r\nauthorization: Bearer {}\r\n\
+                 content-type: application/scim+json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                setup.token,
+                body.len()
             );
-            let (status, text) = raw_status(&meta.gateway, request).await;
-            assert_eq!(status, 400, "{method} {path}: {text}");
+            let (status, text) = raw_status(&setup.gateway, request).await;
+            assert_eq!(status, 400, "{method} {base}{path}: {text}");
             assert!(text.contains("invalidSyntax"), "{method} {path}: {text}");
         }
     }
     assert_eq!(
-        native_requests(&meta.testbed).await,
+        native_requests(&setup.testbed).await,
         before,
-        "a target call was made"
+        "{base}: a target call was made"
     );
     assert!(
         metric(
-            &meta.gateway,
+            &setup.gateway,
             "scimitar_rejected_requests_total{reason=\"bad_path\",tenant=\"none\"}"
         )
         .await
             >= (CLIMBING.len() * 4) as f64
     );
+}
+
+#[tokio::test]
+async fn translate_mode_refuses_dot_segments_on_every_target() {
+    refuses_every_climbing_path(&*meta_setup().await).await;
+    refuses_every_climbing_path(&mediusflow_setup().await).await;
+    refuses_every_climbing_path(&maptician_setup().await).await;
+    refuses_every_climbing_path(&rhombus_setup(Default::default()).await).await;
+    refuses_every_climbing_path(&*mx3_setup().await).await;
 }
 
 #[tokio::test]

@@ -71,10 +71,14 @@ impl Default for Options {
 }
 
 /// Starts a Meta Networks testbed on `bind` (`127.0.0.1:0` for a free port) on the current
-/// tokio runtime. Its credentials are `{"client_id","client_secret"}`.
+/// tokio runtime. Its credentials are `{"client_id","client_secret","idp_ids"}` (the IdPs its
+/// SCIM endpoint serves, `/v1/scim/{idp_id}`).
 pub async fn start(bind: SocketAddr, options: Options) -> std::io::Result<Testbed> {
-    let credentials =
-        json!({ "client_id": options.client_id, "client_secret": options.client_secret });
+    let credentials = json!({
+        "client_id": options.client_id,
+        "client_secret": options.client_secret,
+        "idp_ids": options.idp_ids,
+    });
     let meta = Arc::new(Meta {
         options,
         org_id: format!("org-{}", random::base36(10)),
