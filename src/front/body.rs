@@ -1,10 +1,18 @@
 //! Reading a request body: never more than the configured limit, never longer than the body
 //! deadline, and with the `100 Continue` a client that asked for one waits for.
 
+use crate::gateway::Gateway;
 use bytes::{Bytes, BytesMut};
 use pingora::proxy::Session;
 use scimitar_scim::ScimError;
-use std::time::Instant;
+use std::time::{Duration, Instant};
+
+/// When a request's body must have arrived: within the body timeout and the request
+/// deadline.
+pub fn deadline(gateway: &Gateway, started: Instant) -> Instant {
+    let body = Duration::from_secs(gateway.limits.body_timeout_secs);
+    started + body.min(gateway.request_timeout())
+}
 
 /// The whole body, or the SCIM error that refuses it: 413 past `limit` bytes (declared or
 /// sent), 408 when it has not all arrived by `deadline`, 400 when the client stopped early.

@@ -104,7 +104,7 @@ pub async fn receive_small_body(
         return Ok(None);
     }
     session.as_downstream_mut().enable_retry_buffering();
-    let deadline = super::translate::body_deadline(gateway, started);
+    let deadline = super::body::deadline(gateway, started);
     let body = super::body::read_limited(session, gateway.limits.max_body_bytes, deadline).await?;
     Ok(Some(body))
 }
@@ -136,7 +136,7 @@ pub async fn prepare(
     let declared = super::body::declared_length(session);
     // pingora streams the body to the target: each read may wait at most until the body
     // deadline (its own read timeout restarts with every byte).
-    let body_deadline = super::translate::body_deadline(gateway, started);
+    let body_deadline = super::body::deadline(gateway, started);
     session.set_read_timeout(Some(
         body_deadline.saturating_duration_since(Instant::now()),
     ));

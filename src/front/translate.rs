@@ -25,7 +25,7 @@ pub async fn answer(
     let body = body::read_limited(
         session,
         gateway.limits.max_body_bytes,
-        body_deadline(gateway, ctx.started),
+        body::deadline(gateway, ctx.started),
     )
     .await?;
     // Only now, with the whole request here, does it take one of the tenant's slots.
@@ -51,13 +51,6 @@ pub async fn answer(
     tokio::time::timeout_at(deadline.into(), scim_api::handle(call, endpoint, &request))
         .await
         .map_err(|_| ScimError::new(504, None, "the request did not finish before its deadline"))
-}
-
-/// When the request's body must have arrived: within the body timeout and the request
-/// deadline.
-pub fn body_deadline(gateway: &Gateway, started: std::time::Instant) -> std::time::Instant {
-    let body = std::time::Duration::from_secs(gateway.limits.body_timeout_secs);
-    started + body.min(gateway.request_timeout())
 }
 
 /// The client's `attributes`/`excludedAttributes`, for `scim_requested` (a malformed query

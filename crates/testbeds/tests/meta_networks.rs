@@ -802,13 +802,14 @@ async fn explicit_options_and_shutdown() {
     let options = Options {
         client_id: "id".into(),
         client_secret: "secret".into(),
+        idp_ids: vec!["idp-1".into()],
         ..Options::default()
     };
     let meta = Meta::start_with(options).await;
     assert_eq!(meta.testbed.name, "meta-networks");
     assert_eq!(
         meta.testbed.credentials,
-        json!({"client_id": "id", "client_secret": "secret"})
+        json!({"client_id": "id", "client_secret": "secret", "idp_ids": ["idp-1"]})
     );
     assert_eq!(meta.testbed.url, format!("http://{}", meta.testbed.addr()));
     assert_error(
