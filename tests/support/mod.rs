@@ -319,6 +319,18 @@ pub async fn seeded<F: std::future::Future>(seed: &str, setup: F) -> F::Output {
     SEED.scope(Some(seed.to_string()), setup).await
 }
 
+/// A testbed's whole native state (`GET /_testbed/state`).
+pub async fn testbed_state(testbed: &Testbed) -> Value {
+    Client::new()
+        .get(format!("{}/_testbed/state", testbed.url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
 /// Queues a fault on the testbed (see `POST /_testbed/faults`).
 pub async fn inject_fault(testbed: &Testbed, fault: Value) {
     let status = Client::new()
@@ -439,14 +451,7 @@ impl Setup {
 
     /// The testbed's whole native state.
     pub async fn state(&self) -> Value {
-        self.client
-            .get(format!("{}/_testbed/state", self.testbed.url))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
+        testbed_state(&self.testbed).await
     }
 
     /// The first object of the state's `collection` whose `field` is `value`.
@@ -958,14 +963,7 @@ impl MetaScim {
     }
 
     pub async fn state(&self) -> Value {
-        self.client
-            .get(format!("{}/_testbed/state", self.testbed.url))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
+        testbed_state(&self.testbed).await
     }
 
     pub async fn native_user(&self, email: &str) -> Value {
