@@ -96,6 +96,11 @@ pub static UPSTREAM_REFUSED: LazyLock<IntCounterVec> = LazyLock::new(|| {
     .expect("metric registers once")
 });
 
+/// Counts a call to a target, or its answer, that the gateway refused, by `reason`.
+pub fn upstream_refused(tenant: &str, reason: &str) {
+    UPSTREAM_REFUSED.with_label_values(&[tenant, reason]).inc();
+}
+
 pub static UPSTREAM_DURATION: LazyLock<HistogramVec> = LazyLock::new(|| {
     register_histogram_vec!(
         "scimitar_upstream_request_duration_seconds",

@@ -3,7 +3,7 @@
 //! Loading resolves every relative path against the config file's folder and every secret
 //! reference against the environment or the file system, so that the rest of the gateway
 //! only ever sees ready-to-use values. Validation that needs more than the file (compiling
-//! scripts, parsing route templates) happens in [`crate::tenant::Tenants::build`].
+//! scripts, parsing route templates) happens when the tenants are built (`src/tenant/`).
 
 mod secret;
 

@@ -108,28 +108,7 @@ impl ProxyHttp for ScimFront {
         }
         let response = match outcome {
             Ok(admitted) if admitted.tenant.mode == Mode::Proxy => {
-                // The body first (when small), then a slot: a slow sender holds none.
-                let early_body = proxy::receive_small_body(&self.gateway, session, ctx.started)
-                    .await
-                    .and_then(|body| hold_slot(ctx, &admitted.tenant).map(|()| body));
-                let early_body = match early_body {
-                    Ok(body) => body,
-                    Err(error) => {
-                        note_outcome(ctx, &ScimResponse::from(error.clone()));
-                        count_rejection(ctx, error.status);
-                        respond::write(session, ScimResponse::from(error)).await?;
-                        return Ok(true);
-                    }
-                };
-                let calls = ctx.calls.clone();
-                let (tenant, route, origin) = (admitted.tenant, admitted.route, admitted.origin);
-                let request = proxy::Arriving {
-                    tenant,
-                    route,
-                    origin,
-                    early_body,
-                };
-                match proxy::prepare(&self.gateway, session, ctx.started, request, calls).await {
+                match self.start_proxy(session, ctx, admitted).await {
                     Ok(state) => {
                         ctx.proxy = Some(state);
                         return Ok(false);
@@ -466,6 +445,32 @@ impl ScimFront {
             forwarded_proto: value("x-forwarded-proto"),
             forwarded_host: value("x-forwarded-host"),
         })
+    }
+
+    /// A proxied request up to its upstream phases: its body first (when small), then a
+    /// concurrency slot — so that a slow sender holds none — then the header phase's hooks.
+    async fn start_proxy(
+        &self,
+        session: &mut Session,
+        ctx: &mut RequestCtx,
+        admitted: Admitted,
+    ) -> Result<ProxyState, ScimError> {
+        let early_body = proxy::receive_small_body(&self.gateway, session, ctx.started).await?;
+        hold_slot(ctx, &admitted.tenant)?;
+        let request = proxy::Arriving {
+            tenant: admitted.tenant,
+            route: admitted.route,
+            origin: admitted.origin,
+            early_body,
+        };
+        proxy::prepare(
+            &self.gateway,
+            session,
+            ctx.started,
+            request,
+            ctx.calls.clone(),
+        )
+        .await
     }
 
     /// Route, authenticate and protect: the tenant this request is for, and what it asks.

@@ -452,9 +452,7 @@ fn refuse_unsafe_answer(state: &mut ProxyState, response: &ResponseHeader) -> Re
     match refusal {
         None => Ok(()),
         Some((reason, error)) => {
-            crate::metrics::UPSTREAM_REFUSED
-                .with_label_values(&[&state.tenant.name, reason])
-                .inc();
+            crate::metrics::upstream_refused(&state.tenant.name, reason);
             Err(fail_locally(state, error))
         }
     }
@@ -503,9 +501,7 @@ pub fn response_body(
     state.response_bytes += body.as_ref().map_or(0, Bytes::len);
     let limit = state.tenant.upstream.max_response_bytes();
     if state.response_bytes > limit {
-        crate::metrics::UPSTREAM_REFUSED
-            .with_label_values(&[&state.tenant.name, "response_too_large"])
-            .inc();
+        crate::metrics::upstream_refused(&state.tenant.name, "response_too_large");
         state.response_body = None;
         tracing::warn!(tenant = %state.tenant.name, limit, "the target's answer grew past upstream.max_response_bytes; connection closed");
         return Error::e_explain(

@@ -12,7 +12,7 @@ mod print;
 pub use print::{print, LogFormat};
 
 use crate::store::Store;
-use serde::{Deserialize, Serialize};
+pub use crate::store::{format_time, now, Entry, TargetCall};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -24,33 +24,6 @@ const QUEUE: usize = 10_000;
 const BATCH: usize = 500;
 /// How often the writer flushes a partial batch.
 const FLUSH_EVERY: Duration = Duration::from_millis(500);
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct Entry {
-    /// RFC 3339, UTC.
-    pub at: String,
-    pub tenant: String,
-    pub resource: String,
-    pub operation: String,
-    pub scim_id: Option<String>,
-    pub subject: Option<String>,
-    pub status: u16,
-    pub outcome: String,
-    pub detail: Option<String>,
-    pub target_calls: Vec<TargetCall>,
-    pub duration_ms: f64,
-}
-
-/// One call to the target application.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct TargetCall {
-    pub method: String,
-    /// Host and path, without query string (queries can carry secrets).
-    pub target: String,
-    /// HTTP status, or `None` when no answer came.
-    pub status: Option<u16>,
-    pub latency_ms: f64,
-}
 
 /// The target calls of one request, shared by every script call it makes.
 pub type CallLog = Arc<Mutex<Vec<TargetCall>>>;
@@ -122,28 +95,8 @@ async fn write_batches(store: Store, retention: Duration, mut receiver: mpsc::Re
     }
 }
 
-/// Now, as RFC 3339 UTC with milliseconds (a fixed width, so that times sort as text,
-/// which the SQLite store relies on).
-pub fn now() -> String {
-    format_time(time::OffsetDateTime::now_utc())
-}
-
 fn now_minus(age: Duration) -> String {
     format_time(time::OffsetDateTime::now_utc() - age)
-}
-
-pub fn format_time(at: time::OffsetDateTime) -> String {
-    let at = at.to_offset(time::UtcOffset::UTC);
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
-        at.year(),
-        u8::from(at.month()),
-        at.day(),
-        at.hour(),
-        at.minute(),
-        at.second(),
-        at.millisecond()
-    )
 }
 
 /// Reads `1h`, `30m`, `7d`, `90s` or an RFC 3339 time into the fixed-width form.

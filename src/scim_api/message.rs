@@ -1,7 +1,7 @@
 //! The SCIM request and response as the SCIM layer sees them, free of pingora types.
 
 use bytes::Bytes;
-use scimitar_scim::ScimError;
+use scimitar_scim::{ScimError, MAX_RETRY_AFTER_SECS};
 use serde_json::Value;
 
 pub struct ScimRequest {
@@ -89,9 +89,6 @@ impl ScimResponse {
 /// Seconds a client is told to wait before retrying a 429 or 503 that named no time itself:
 /// every retryable answer carries `Retry-After`, so that Entra retries instead of guessing.
 pub const DEFAULT_RETRY_AFTER_SECS: u64 = 5;
-
-/// The longest `Retry-After` passed on: a target asking for more is asked again sooner.
-pub const MAX_RETRY_AFTER_SECS: u64 = 3600;
 
 /// `Retry-After` for an answer with `status`: the given delay (capped), the default for a
 /// 429/503 without one, nothing for other answers.

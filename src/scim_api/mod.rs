@@ -6,9 +6,8 @@ mod listing;
 mod message;
 mod resources;
 
-pub use discovery::capabilities;
 pub use endpoint::Endpoint;
-pub use message::{retry_after_for, Failure, ScimRequest, ScimResponse, MAX_RETRY_AFTER_SECS};
+pub use message::{retry_after_for, Failure, ScimRequest, ScimResponse};
 
 use crate::gateway::Invocation;
 use http::Method;

@@ -1,4 +1,4 @@
-//! The directory index's rows (see `crate::directory`): for each indexed attribute of each
+//! The directory index's rows (the index itself is `src/directory/`): for each indexed attribute of each
 //! resource, its value and the value as compared, and per resource kind when the index last
 //! saw the whole directory. Pages are written in one transaction each, so a lookup never sees
 //! a resource half re-indexed.

@@ -3,7 +3,6 @@
 //! SQLite (embedded, zero set-up) by default; PostgreSQL when several replicas must share
 //! state. Both are reached through sqlx and carry their own migrations, run at start.
 
-use crate::provisioning::Entry;
 use anyhow::Context;
 use serde_json::Value;
 use sqlx::postgres::{PgPool, PgPoolOptions};
@@ -32,8 +31,10 @@ macro_rules! fetch {
 }
 
 mod directory;
+mod log_entry;
 
 pub use directory::{now_ms, IndexEntry, SyncState};
+pub use log_entry::{format_time, now, Entry, TargetCall};
 
 /// What `scimitar log` asks for; `None` matches everything.
 #[derive(Debug, Clone, Default)]
@@ -452,7 +453,7 @@ mod tests {
             status: if outcome == "success" { 201 } else { 409 },
             outcome: outcome.into(),
             detail: (outcome != "success").then(|| "duplicate".to_string()),
-            target_calls: vec![crate::provisioning::TargetCall {
+            target_calls: vec![TargetCall {
                 method: "POST".into(),
                 target: "127.0.0.1:1/v1/users".into(),
                 status: Some(201),
@@ -461,8 +462,8 @@ mod tests {
             duration_ms: 2.0,
         };
         let old = entry("old@x.com", "success", "2000-01-01T00:00:00.000Z");
-        let ok = entry("Ann@x.com", "success", &crate::provisioning::now());
-        let failed = entry("bob@x.com", "failure", &crate::provisioning::now());
+        let ok = entry("Ann@x.com", "success", &now());
+        let failed = entry("bob@x.com", "failure", &now());
         store
             .insert_log(&[old, ok.clone(), failed.clone()])
             .await

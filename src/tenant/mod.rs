@@ -1,5 +1,6 @@
 //! Tenants: each one a route, its tokens, its adapter and its upstream, built from config.
 
+mod capabilities;
 mod cursors;
 mod index;
 mod limits;
@@ -112,7 +113,7 @@ impl Tenant {
             }
             None => None,
         };
-        let capabilities = crate::scim_api::capabilities(&adapter, &config.schema);
+        let capabilities = capabilities::capabilities(&adapter, &config.schema);
         let index = config
             .index
             .as_ref()

@@ -231,7 +231,7 @@ impl UpstreamClient {
         if let Some(segment) = dot_segment(target) {
             // URL resolution would remove it, and the request would reach another endpoint
             // of the target (`/users/%2E%2E` is `/`): an id or value that cannot be addressed.
-            self.refused("path_escape");
+            metrics::upstream_refused(&self.tenant, "path_escape");
             return Err(ScimError::invalid_value(format!(
                 "a value in this request ({segment:?}) would make the target's path climb out \
                  of its segment; nothing was sent"
@@ -244,7 +244,7 @@ impl UpstreamClient {
         let bare_host = url.host_str().unwrap_or_default().to_ascii_lowercase();
         let allowed = self.allowed_hosts.contains(&host) || self.allowed_hosts.contains(&bare_host);
         if !matches!(url.scheme(), "http" | "https") || !allowed {
-            self.refused("host_not_allowed");
+            metrics::upstream_refused(&self.tenant, "host_not_allowed");
             return Err(ScimError::internal(format!(
                 "the adapter tried to reach {host:?}, which is not in the tenant's allowed hosts"
             )));
@@ -335,7 +335,7 @@ impl UpstreamClient {
 
         Ok(match result {
             Ok((status, headers, _)) if is_redirect(status) => {
-                self.refused("redirect");
+                metrics::upstream_refused(&self.tenant, "redirect");
                 let to = headers
                     .iter()
                     .find(|(k, _)| k.eq_ignore_ascii_case("location"))
@@ -362,7 +362,7 @@ impl UpstreamClient {
                 })
             }
             Err(Unanswered::TooLarge) => {
-                self.refused("response_too_large");
+                metrics::upstream_refused(&self.tenant, "response_too_large");
                 return Err(too_large_answer(self.max_response_bytes));
             }
             Err(Unanswered::Failed(error)) => {
@@ -370,12 +370,6 @@ impl UpstreamClient {
                 Attempt::Failed(format!("{method} to {host} failed"))
             }
         })
-    }
-
-    fn refused(&self, reason: &str) {
-        metrics::UPSTREAM_REFUSED
-            .with_label_values(&[&self.tenant, reason])
-            .inc();
     }
 
     /// The largest target answer this tenant takes (proxy mode caps response bodies too).
@@ -482,7 +476,7 @@ fn retry_after(response: &UpstreamResponse) -> Option<Duration> {
         .iter()
         .find(|(k, _)| k.eq_ignore_ascii_case("retry-after"))
         .and_then(|(_, v)| v.trim().parse::<u64>().ok())
-        .map(|secs| Duration::from_secs(secs.min(crate::scim_api::MAX_RETRY_AFTER_SECS)))
+        .map(|secs| Duration::from_secs(secs.min(scimitar_scim::MAX_RETRY_AFTER_SECS)))
 }
 
 fn host_port(url: &url::Url) -> Option<String> {

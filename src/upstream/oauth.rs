@@ -38,12 +38,6 @@ struct TokenResponse {
 }
 
 impl ClientCredentials {
-    fn refused(&self, reason: &str) {
-        crate::metrics::UPSTREAM_REFUSED
-            .with_label_values(&[&self.tenant, reason])
-            .inc();
-    }
-
     pub fn new(
         tenant: &str,
         token_url: url::Url,
@@ -145,7 +139,7 @@ impl ClientCredentials {
         }
         if super::is_redirect(status.as_u16()) {
             // Following it would post the client secret to a host nobody allowed.
-            self.refused("redirect");
+            crate::metrics::upstream_refused(&self.tenant, "redirect");
             return Err(ScimError::new(
                 502,
                 None,
@@ -166,7 +160,7 @@ impl ClientCredentials {
             .await
             .map_err(|e| match e {
                 super::Unanswered::TooLarge => {
-                    self.refused("response_too_large");
+                    crate::metrics::upstream_refused(&self.tenant, "response_too_large");
                     super::too_large_answer(TOKEN_RESPONSE_AT_MOST)
                 }
                 super::Unanswered::Failed(e) => unreachable(e),

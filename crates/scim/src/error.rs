@@ -8,6 +8,10 @@ use serde_json::{json, Value};
 
 use crate::urn::ERROR;
 
+/// The longest `Retry-After` the gateway passes on: a target asking for more is asked again
+/// sooner.
+pub const MAX_RETRY_AFTER_SECS: u64 = 3600;
+
 /// A SCIM protocol error, ready to be sent to the client.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("{status}{}: {detail}", scim_type.as_deref().map(|t| format!(" {t}")).unwrap_or_default())]

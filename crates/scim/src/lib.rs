@@ -18,7 +18,7 @@ pub mod select;
 pub mod urn;
 pub mod validate;
 
-pub use error::ScimError;
+pub use error::{ScimError, MAX_RETRY_AFTER_SECS};
 pub use filter::{AttrPath, CompareOp, Filter};
 pub use list::{list_response, page, ListQuery};
 pub use normalize::normalize_resource;
