@@ -3,7 +3,7 @@
 use crate::adapter::{CallContext, Projection, ScriptHost};
 use crate::config::{Config, Limits};
 use crate::ordering::{LockTable, RequestLocks};
-use crate::provisioning::{CallLog, ProvisioningLog};
+use crate::provisioning::{CallLog, ProvisioningLog, Retention};
 use crate::public_url::PublicUrl;
 use crate::store::Store;
 use crate::tenant::{Tenant, Tenants};
@@ -37,7 +37,11 @@ impl Gateway {
     /// Validates and builds everything the config describes: opens (and migrates) the store,
     /// compiles every script, prepares every tenant.
     pub fn start(config: &Config) -> anyhow::Result<Arc<Gateway>> {
-        let scripts = ScriptHost::new(&config.limits, config.server.script_threads)?;
+        let scripts = ScriptHost::new(
+            &config.limits,
+            config.server.script_threads,
+            config.server.upstream_ca_file.as_deref(),
+        )?;
         let store = scripts.io().block_on(Store::open(&config.store.url))?;
         let lock_wait = Duration::from_secs(config.limits.lock_wait_secs.max(1));
         let locks = match &store {
@@ -49,14 +53,18 @@ impl Gateway {
             ))?,
             Store::Sqlite(_) => LockTable::local(lock_wait, scripts.io()),
         };
-        let http = crate::upstream::shared_http_client(config.server.upstream_ca_file.as_deref())?;
-        let tenants = Tenants::build(config, scripts.engine(), &http, None)?;
+        let http = crate::upstream::http_client(config.server.upstream_ca_file.as_deref())?;
+        let script_calls = config.limits.script_calls_per_tenant;
+        let tenants = Tenants::build(config, scripts.engine(), &http, script_calls, None)?;
         tenants
             .iter()
             .for_each(|t| crate::metrics::register_tenant(&t.name));
         let log = match &config.provisioning_log {
             settings if settings.enabled => {
-                let retention = Duration::from_secs(settings.retention_days * 86_400);
+                let retention = Retention {
+                    max_age: Duration::from_secs(settings.retention_days.saturating_mul(86_400)),
+                    max_bytes: settings.max_size_mb.saturating_mul(1024 * 1024),
+                };
                 ProvisioningLog::start(store.clone(), retention, &scripts.io())
             }
             _ => ProvisioningLog::disabled(),
@@ -97,7 +105,13 @@ impl Gateway {
                 "the new configuration has no tenants; the running ones stay (restart to serve none)"
             );
         }
-        let tenants = Tenants::build(config, self.scripts.engine(), &self.http, Some(&running))?;
+        let tenants = Tenants::build(
+            config,
+            self.scripts.engine(),
+            &self.http,
+            self.limits.script_calls_per_tenant,
+            Some(&running),
+        )?;
         tenants
             .iter()
             .for_each(|t| crate::metrics::register_tenant(&t.name));
@@ -163,22 +177,28 @@ impl Invocation<'_> {
         function: &str,
         args: Vec<Dynamic>,
     ) -> Result<serde_json::Value, ScimError> {
+        let slot = self
+            .tenant
+            .script_share
+            .take(&self.tenant.name, self.deadline)
+            .await?;
         let adapter = self.tenant.adapter.clone();
         self.gateway
             .scripts
-            .call(adapter, self.context(), function, args)
+            .call(adapter, self.context(), slot, function, args)
             .await
     }
 
-    /// The same, on this thread (for pingora's synchronous body filters).
-    pub fn call_here(
+    /// The same, blocking this thread until the answer is there, for pingora's synchronous
+    /// body filters: `block_in_place` hands the worker's other tasks to the others first.
+    pub fn call_blocking(
         &self,
         function: &str,
         args: Vec<Dynamic>,
     ) -> Result<serde_json::Value, ScimError> {
-        self.gateway
-            .scripts
-            .call_here(&self.tenant.adapter, self.context(), function, args)
+        tokio::task::block_in_place(|| {
+            tokio::runtime::Handle::current().block_on(self.call(function, args))
+        })
     }
 
     fn context(&self) -> CallContext {

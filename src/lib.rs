@@ -14,6 +14,7 @@ pub mod demo;
 pub mod directory;
 pub mod front;
 pub mod gateway;
+pub mod logging;
 pub mod metrics;
 pub mod ordering;
 pub mod provisioning;

@@ -4,6 +4,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
+
 #[derive(Parser)]
 #[command(
     name = "scimitar",
@@ -81,18 +82,31 @@ enum Command {
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    init_logging(cli.log_format);
-    match cli.command {
+    scimitar::logging::init(matches!(cli.log_format, LogFormat::Json));
+    let result = run(cli.command);
+    scimitar::logging::flush();
+    result
+}
+
+fn run(command: Command) -> anyhow::Result<()> {
+    match command {
         Command::Serve { config } => {
             let loaded = scimitar::config::Config::load(&config)?;
             scimitar::server::serve(&config, &loaded)
         }
         Command::Check { config } => {
             let loaded = scimitar::config::Config::load(&config)?;
-            let scripts = scimitar::adapter::ScriptHost::new(&loaded.limits, 1)?;
-            let http =
-                scimitar::upstream::shared_http_client(loaded.server.upstream_ca_file.as_deref())?;
-            let tenants = scimitar::tenant::Tenants::build(&loaded, scripts.engine(), &http, None)?;
+            let ca_file = loaded.server.upstream_ca_file.as_deref();
+            let scripts = scimitar::adapter::ScriptHost::new(&loaded.limits, 1, ca_file)?;
+            let http = scimitar::upstream::http_client(ca_file)?;
+            let script_calls = loaded.limits.script_calls_per_tenant;
+            let tenants = scimitar::tenant::Tenants::build(
+                &loaded,
+                scripts.engine(),
+                &http,
+                script_calls,
+                None,
+            )?;
             eprintln!(
                 "{}: OK, {} tenant(s)",
                 config.display(),
@@ -142,17 +156,5 @@ fn main() -> anyhow::Result<()> {
             scimitar::demo::run(options).context("demo failed")
         }
         Command::Testbed { target, port } => scimitar::demo::run_testbed(target, port),
-    }
-}
-
-fn init_logging(format: LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    match format {
-        LogFormat::Human => builder.init(),
-        LogFormat::Json => builder.json().init(),
     }
 }

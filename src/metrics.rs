@@ -58,6 +58,14 @@ pub static PROVISIONING_LOG_DROPPED: LazyLock<IntCounter> = LazyLock::new(|| {
     .expect("metric registers once")
 });
 
+pub static LOG_LINES_DROPPED: LazyLock<IntCounter> = LazyLock::new(|| {
+    register_int_counter!(
+        "scimitar_log_lines_dropped_total",
+        "The gateway's own log lines dropped because stderr could not take them fast enough"
+    )
+    .expect("metric registers once")
+});
+
 pub static CONFIG_RELOADS: LazyLock<IntCounterVec> = LazyLock::new(|| {
     register_int_counter_vec!(
         "scimitar_config_reloads_total",
@@ -174,6 +182,9 @@ pub fn render() -> String {
     use prometheus::Encoder;
     let mut out = Vec::new();
     let encoder = prometheus::TextEncoder::new();
+    // The log writer counts on its own; the counter catches up with it at each scrape.
+    let dropped = crate::logging::dropped_lines();
+    LOG_LINES_DROPPED.inc_by(dropped.saturating_sub(LOG_LINES_DROPPED.get()));
     // Encoding into a Vec cannot fail for well-formed metrics.
     let _ = encoder.encode(&prometheus::gather(), &mut out);
     String::from_utf8(out).unwrap_or_default()
@@ -215,6 +226,7 @@ pub fn init() {
         .set(1);
     LazyLock::force(&REJECTED);
     LazyLock::force(&PROVISIONING_LOG_DROPPED);
+    LazyLock::force(&LOG_LINES_DROPPED);
     for result in ["success", "failure"] {
         CONFIG_RELOADS.with_label_values(&[result]);
     }

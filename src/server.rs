@@ -68,6 +68,7 @@ pub fn serve(config_path: &Path, config: &Config) -> anyhow::Result<()> {
     server.add_service(background_service("upstream health checks", health));
 
     let gateway_for_drain = gateway.clone();
+    let gateway_for_flush = gateway.clone();
     let mut admin = Service::new(
         "admin".to_string(),
         HttpServer::new_app(AdminApp::new(gateway)),
@@ -86,6 +87,16 @@ pub fn serve(config_path: &Path, config: &Config) -> anyhow::Result<()> {
     server.run(RunArgs {
         shutdown_signal: Box::new(drain),
     });
+    // The last requests' entries are stored before the process goes (exit skips destructors).
+    let log = gateway_for_flush.log.clone();
+    let flushed = gateway_for_flush
+        .scripts
+        .io()
+        .block_on(async { tokio::time::timeout(Duration::from_secs(5), log.flush()).await });
+    if flushed.is_err() {
+        tracing::warn!("the provisioning log's last entries could not be stored in time");
+    }
+    crate::logging::flush();
     std::process::exit(0)
 }
 

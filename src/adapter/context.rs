@@ -2,7 +2,7 @@
 //!
 //! Host functions are registered once on the shared engine, yet each call must reach its own
 //! tenant's upstream client, key/value namespace, settings and deadline. A script call runs
-//! start to finish on one blocking thread, so the context lives in a thread-local that
+//! start to finish on one script thread, so the context lives in a thread-local that
 //! [`enter`] sets for exactly the duration of the call.
 
 use crate::ordering::RequestLocks;
@@ -28,7 +28,8 @@ pub struct CallContext {
     pub deadline: Instant,
     /// Where the host records the request's calls to the target (provisioning log).
     pub calls: CallLog,
-    /// Runtime whose I/O drivers run the host's HTTP and store calls.
+    /// The I/O runtime, where the host's store and lock calls run (HTTP runs on the script
+    /// thread's own runtime).
     pub io: tokio::runtime::Handle,
     /// The resource locks the request holds (`lock_users` adds to them).
     pub locks: Arc<RequestLocks>,

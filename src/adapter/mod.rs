@@ -1,21 +1,25 @@
 //! Adapter scripts: compiling them, knowing what they implement, and running them.
 //!
 //! Threading: pingora's workers must never block, yet a script is synchronous code that
-//! waits on HTTP. So each script call runs on a blocking thread of the gateway's own
-//! *script runtime* (a Tokio runtime separate from pingora's); when the script calls the
-//! host's `http(...)`, that thread drives the reqwest future with `Handle::block_on` on the
-//! same runtime's I/O driver. The pingora worker just awaits the call's `JoinHandle`.
+//! waits on HTTP. So each script call runs on one of the gateway's script threads
+//! ([`threads`]), each with a runtime and HTTP client of its own that the host's `http(...)`
+//! drives in place; the pingora worker just awaits the call's answer. The store, the
+//! provisioning log's writer and the lock table live on the *I/O runtime* ([`ScriptHost::io`]).
 
 mod context;
 mod convert;
 mod engine;
 mod host;
 mod listing;
+mod share;
+mod threads;
 
 pub use context::{CallContext, Projection};
 pub use convert::to_dynamic as json_to_dynamic;
 pub use host::{parse_region, PatchHandle};
 pub use listing::Listing;
+pub use share::{ScriptShare, ScriptSlot};
+pub use threads::block_on_http;
 
 use anyhow::Context as _;
 use rhai::{CallFnOptions, Dynamic, Engine, Scope, AST};
@@ -122,24 +126,34 @@ fn source_hash(source: &str) -> [u8; 32] {
     sha2::Sha256::digest(source.as_bytes()).into()
 }
 
-/// The shared engine and the runtime that script calls run on.
+/// The shared engine, the script threads, and the runtime of the store's I/O.
 pub struct ScriptHost {
     engine: Arc<Engine>,
-    runtime: tokio::runtime::Runtime,
+    threads: threads::ScriptThreads,
+    io: tokio::runtime::Runtime,
 }
 
 impl ScriptHost {
-    pub fn new(limits: &crate::config::Limits, script_threads: usize) -> anyhow::Result<Self> {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
+    /// At most `script_threads` script calls run at once; their HTTP clients trust
+    /// `upstream_ca_file` (the system's roots when unset).
+    pub fn new(
+        limits: &crate::config::Limits,
+        script_threads: usize,
+        upstream_ca_file: Option<&Path>,
+    ) -> anyhow::Result<Self> {
+        let io = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
-            .max_blocking_threads(script_threads.max(1))
-            .thread_name("scimitar-script")
+            .thread_name("scimitar-io")
             .enable_all()
             .build()
-            .context("cannot start the script runtime")?;
+            .context("cannot start the I/O runtime")?;
         Ok(Self {
             engine: Arc::new(engine::build(limits)),
-            runtime,
+            threads: threads::ScriptThreads::new(
+                script_threads,
+                upstream_ca_file.map(Path::to_path_buf),
+            )?,
+            io,
         })
     }
 
@@ -147,40 +161,31 @@ impl ScriptHost {
         &self.engine
     }
 
-    /// The runtime whose I/O the host functions use; the store's pool lives on it too.
+    /// The runtime of the store's pool, the provisioning log's writer and the lock table;
+    /// host functions reach the store through it.
     pub fn io(&self) -> tokio::runtime::Handle {
-        self.runtime.handle().clone()
+        self.io.handle().clone()
     }
 
-    /// Runs `function(args...)` of `adapter` on the script runtime's blocking pool and
-    /// returns its result as JSON.
+    /// Runs `function(args...)` of `adapter` on a script thread, holding `slot` of the
+    /// tenant's share until it returns, and answers its result as JSON.
     pub async fn call(
         &self,
         adapter: Arc<Adapter>,
         ctx: CallContext,
+        slot: ScriptSlot,
         function: &str,
         args: Vec<Dynamic>,
     ) -> Result<serde_json::Value, ScimError> {
         let engine = self.engine.clone();
         let name = function.to_string();
-        let task = self
-            .runtime
-            .spawn_blocking(move || run(&engine, &adapter, ctx, &name, args));
-        task.await
+        self.threads
+            .run(move || {
+                let _slot = slot;
+                run(&engine, &adapter, ctx, &name, args)
+            })
+            .await
             .map_err(|_| ScimError::internal("the adapter call was cancelled"))?
-    }
-
-    /// Runs a function on the calling thread, for the few pingora phases that are not async
-    /// (response body filters). `block_in_place` hands this worker's other tasks to the
-    /// runtime's other workers while the script runs.
-    pub fn call_here(
-        &self,
-        adapter: &Adapter,
-        ctx: CallContext,
-        function: &str,
-        args: Vec<Dynamic>,
-    ) -> Result<serde_json::Value, ScimError> {
-        tokio::task::block_in_place(|| run(&self.engine, adapter, ctx, function, args))
     }
 }
 

@@ -96,6 +96,8 @@ pub struct ProvisioningLogConfig {
     pub enabled: bool,
     /// Entries older than this are removed.
     pub retention_days: u64,
+    /// The most room the log may take in the store, in MiB; the oldest entries go first.
+    pub max_size_mb: u64,
 }
 
 impl Default for ProvisioningLogConfig {
@@ -103,6 +105,7 @@ impl Default for ProvisioningLogConfig {
         Self {
             enabled: true,
             retention_days: 30,
+            max_size_mb: 1024,
         }
     }
 }
@@ -139,6 +142,9 @@ pub struct Limits {
     /// Connections one client address may hold open at once (0: no limit). Behind a load
     /// balancer that does not pass client addresses, every client is the balancer.
     pub max_connections_per_client: usize,
+    /// Script calls one tenant may run at once (of `server.script_threads` in all), so
+    /// that a target that hangs cannot take every thread; more wait for one to end.
+    pub script_calls_per_tenant: usize,
 }
 
 impl Default for Limits {
@@ -155,6 +161,7 @@ impl Default for Limits {
             header_timeout_secs: 10,
             body_timeout_secs: 20,
             max_connections_per_client: 256,
+            script_calls_per_tenant: 16,
         }
     }
 }

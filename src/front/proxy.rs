@@ -526,7 +526,7 @@ pub fn response_body(
     ];
     *body = match state
         .invocation(gateway, started)
-        .call_here(hooks::ON_RESPONSE_BODY, arguments)
+        .call_blocking(hooks::ON_RESPONSE_BODY, arguments)
     {
         Ok(value) if value.is_null() => Some(whole),
         Ok(value) => Some(hooks::body_bytes(&value)),

@@ -6,7 +6,9 @@
 use anyhow::Context;
 use serde_json::Value;
 use sqlx::postgres::{PgPool, PgPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
+use sqlx::sqlite::{
+    SqliteAutoVacuum, SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
+};
 use std::str::FromStr;
 
 /// Runs one statement on whichever database the store is, with the same values bound:
@@ -82,7 +84,13 @@ impl Store {
             let options = SqliteConnectOptions::from_str(url)
                 .context("bad SQLite URL")?
                 .create_if_missing(true)
-                .journal_mode(SqliteJournalMode::Wal);
+                .journal_mode(SqliteJournalMode::Wal)
+                // Takes effect when the file is created: freed pages (a log past its size
+                // limit) can then go back to the file system.
+                .auto_vacuum(SqliteAutoVacuum::Incremental)
+                // The write-ahead log is truncated back to this after each checkpoint
+                // rather than staying as large as the biggest burst made it.
+                .pragma("journal_size_limit", (16 * 1024 * 1024).to_string());
             let pool = SqlitePoolOptions::new()
                 .max_connections(8)
                 .connect_with(options)
@@ -259,23 +267,86 @@ impl Store {
         Ok(())
     }
 
-    /// Removes entries older than `cutoff` (RFC 3339).
+    /// Removes entries older than `cutoff` (RFC 3339). Entries are stored in time order,
+    /// so the work is the old entries' own: a walk from the oldest id to the first young one.
     pub async fn prune_log(&self, cutoff: &str) -> anyhow::Result<()> {
-        match self {
+        execute!(
+            self,
+            sqlite: "DELETE FROM provisioning_log WHERE id < coalesce( \
+                     (SELECT id FROM provisioning_log WHERE at >= ?1 ORDER BY id LIMIT 1), \
+                     (SELECT max(id) + 1 FROM provisioning_log))",
+            postgres: "DELETE FROM provisioning_log WHERE id < coalesce( \
+                       (SELECT id FROM provisioning_log WHERE at >= $1::timestamptz ORDER BY id LIMIT 1), \
+                       (SELECT max(id) + 1 FROM provisioning_log))",
+            cutoff
+        );
+        Ok(())
+    }
+
+    /// The bytes the provisioning log's live entries take in the store. SQLite: the pages
+    /// of its table and index. PostgreSQL keeps a table at its largest size and reuses the
+    /// room of removed rows, so there it is the entries times the average size of the newest
+    /// thousand, with their row header and index entries.
+    pub async fn log_bytes(&self) -> anyhow::Result<u64> {
+        /// A PostgreSQL row's header and line pointer, and its entries in the two indexes.
+        const ROW_OVERHEAD: i64 = 64;
+        let bytes: i64 = match self {
+            Store::Sqlite(pool) => sqlx::query_scalar(
+                "SELECT coalesce(sum(pgsize), 0) FROM dbstat \
+                 WHERE name IN ('provisioning_log', 'provisioning_log_tenant_at')",
+            )
+            .fetch_one(pool)
+            .await?,
+            Store::Postgres(pool) => sqlx::query_scalar(
+                "SELECT (coalesce(max(id) - min(id) + 1, 0) * coalesce((SELECT avg(pg_column_size(newest.*)) \
+                 FROM (SELECT * FROM provisioning_log ORDER BY id DESC LIMIT 1000) newest), 0) \
+                 + coalesce(max(id) - min(id) + 1, 0) * $1)::BIGINT FROM provisioning_log",
+            )
+            .bind(ROW_OVERHEAD)
+            .fetch_one(pool)
+            .await?,
+        };
+        Ok(u64::try_from(bytes).unwrap_or(0))
+    }
+
+    /// Removes the oldest entries until the log takes at most 90% of `max_bytes` (some room,
+    /// so that the next check does not find it over again at once); SQLite gives the pages
+    /// back to the file system. Answers how many entries went.
+    pub async fn shrink_log(&self, max_bytes: u64) -> anyhow::Result<u64> {
+        let bytes = self.log_bytes().await?;
+        if bytes <= max_bytes {
+            return Ok(0);
+        }
+        let (first, last): (Option<i64>, Option<i64>) = match self {
             Store::Sqlite(pool) => {
-                sqlx::query("DELETE FROM provisioning_log WHERE at < ?")
-                    .bind(cutoff)
-                    .execute(pool)
-                    .await?;
+                sqlx::query_as("SELECT min(id), max(id) FROM provisioning_log")
+                    .fetch_one(pool)
+                    .await?
             }
             Store::Postgres(pool) => {
-                sqlx::query("DELETE FROM provisioning_log WHERE at < $1::timestamptz")
-                    .bind(cutoff)
-                    .execute(pool)
-                    .await?;
+                sqlx::query_as("SELECT min(id), max(id) FROM provisioning_log")
+                    .fetch_one(pool)
+                    .await?
             }
+        };
+        let (Some(first), Some(last)) = (first, last) else {
+            return Ok(0);
+        };
+        let entries = (last - first + 1) as f64;
+        let keep = (max_bytes as f64 * 0.9 / bytes as f64).clamp(0.0, 1.0);
+        let remove = ((entries * (1.0 - keep)).ceil() as i64).max(1);
+        let removed = execute!(
+            self,
+            sqlite: "DELETE FROM provisioning_log WHERE id < ?1",
+            postgres: "DELETE FROM provisioning_log WHERE id < $1",
+            first + remove
+        );
+        if let Store::Sqlite(pool) = self {
+            // A no-op unless the file was created with incremental auto-vacuum (every
+            // store since this version); older files reuse the freed pages instead.
+            sqlx::query("PRAGMA incremental_vacuum").execute(pool).await?;
         }
-        Ok(())
+        Ok(removed)
     }
 
     /// Entries matching `filter`, newest first.
@@ -488,6 +559,69 @@ mod tests {
             ..mine
         };
         assert_eq!(store.query_log(&failures).await.unwrap(), vec![failed]);
+    }
+
+    /// A log past its size limit loses its oldest entries, down to within the limit.
+    async fn size_limit(store: &Store, tenant: &str) {
+        let entries: Vec<Entry> = (0..3000)
+            .map(|i| Entry {
+                at: now(),
+                tenant: tenant.into(),
+                resource: "Users".into(),
+                operation: "list".into(),
+                scim_id: None,
+                subject: Some(format!("user{i}@x.com")),
+                status: 200,
+                outcome: "success".into(),
+                detail: None,
+                target_calls: Vec::new(),
+                duration_ms: 1.0,
+            })
+            .collect();
+        store.insert_log(&entries).await.unwrap();
+        let before = store.log_bytes().await.unwrap();
+        let limit = before / 2;
+        let removed = store.shrink_log(limit).await.unwrap();
+        assert!((1..3000).contains(&removed), "{removed} of 3000 removed");
+        let after = store.log_bytes().await.unwrap();
+        assert!(after <= limit, "{after} bytes left, over the limit of {limit}");
+        let newest = LogFilter {
+            tenant: Some(tenant.into()),
+            limit: 1,
+            ..LogFilter::default()
+        };
+        let kept = store.query_log(&newest).await.unwrap();
+        assert_eq!(kept[0].subject.as_deref(), Some("user2999@x.com"));
+        assert_eq!(store.shrink_log(limit).await.unwrap(), 0, "within the limit, nothing more goes");
+    }
+
+    #[tokio::test]
+    async fn sqlite_log_size_limit() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("log.db").display());
+        size_limit(&Store::open(&url).await.unwrap(), "t1").await;
+    }
+
+    /// In a schema of its own: the size limit removes the oldest entries of every tenant,
+    /// and other tests share the database.
+    #[tokio::test]
+    async fn postgres_log_size_limit() {
+        let url = std::env::var("SCIMITAR_TEST_POSTGRES")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+        let schema = format!("log_size_{}", std::process::id());
+        let admin = PgPool::connect(&url).await.expect("PostgreSQL must be reachable");
+        sqlx::query(&format!("CREATE SCHEMA IF NOT EXISTS {schema}"))
+            .execute(&admin)
+            .await
+            .unwrap();
+        let separator = if url.contains('?') { '&' } else { '?' };
+        let own = format!("{url}{separator}options=-c%20search_path%3D{schema}");
+        let store = Store::open(&own).await.unwrap();
+        size_limit(&store, "t1").await;
+        sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
+            .execute(&admin)
+            .await
+            .unwrap();
     }
 
     #[tokio::test]

@@ -12,7 +12,7 @@ pub use limits::{Protection, Refusal};
 
 pub use route::{RouteMatch, RouteTemplate};
 
-use crate::adapter::{Adapter, ScriptCache};
+use crate::adapter::{Adapter, ScriptCache, ScriptShare};
 use crate::auth::TokenHash;
 use crate::config::{Config, Mode, TenantConfig};
 use crate::proxy::ProxyTarget;
@@ -37,6 +37,8 @@ pub struct Tenant {
     pub default_region: Option<phonenumber::country::Id>,
     /// Rate and concurrency limits.
     pub protection: Arc<Protection>,
+    /// How many script calls the tenant may run at once.
+    pub script_share: Arc<ScriptShare>,
     /// What discovery declares: the resource types the adapter implements, with the
     /// extensions and required attributes of the tenant's `[schema]`.
     pub capabilities: Capabilities,
@@ -57,6 +59,7 @@ impl Tenant {
         config: &TenantConfig,
         scripts: &mut ScriptCache,
         http: &reqwest::Client,
+        script_calls: usize,
         running: Option<&Arc<Tenant>>,
     ) -> anyhow::Result<Arc<Self>> {
         let adapter = match &config.script {
@@ -90,6 +93,11 @@ impl Tenant {
         let protection = match kept(|a, b| a.limits == b.limits) {
             Some(r) => r.protection.clone(),
             None => Arc::new(Protection::new(&config.limits)),
+        };
+        // The calls running now stay counted against the tenant across a reload.
+        let script_share = match running {
+            Some(r) => r.script_share.clone(),
+            None => Arc::new(ScriptShare::new(script_calls)),
         };
         let route = RouteTemplate::parse(&config.route)?.with_values(&config.route_values)?;
         let token_hashes = config
@@ -132,6 +140,7 @@ impl Tenant {
             settings,
             default_region,
             protection,
+            script_share,
             capabilities,
             index,
             cursors: Cursors::default(),
@@ -177,11 +186,14 @@ pub struct Tenants {
 impl Tenants {
     /// Builds every tenant: parses routes, compiles scripts (once per distinct content),
     /// prepares upstream clients. On a reload, `running` are the tenants now serving, whose
-    /// unchanged parts are kept (see [`Tenant::build`]). Any failure names the tenant.
+    /// unchanged parts are kept (see [`Tenant::build`]). Any failure names the tenant. Each
+    /// tenant may run `script_calls` script calls at once (the gateway's start-up
+    /// `limits.script_calls_per_tenant`).
     pub fn build(
         config: &Config,
         engine: &rhai::Engine,
         http: &reqwest::Client,
+        script_calls: usize,
         running: Option<&Tenants>,
     ) -> anyhow::Result<Self> {
         let known = running
@@ -193,7 +205,7 @@ impl Tenants {
             .iter()
             .map(|t| {
                 let previous = running.and_then(|r| r.tenants.iter().find(|p| p.name == t.name));
-                Tenant::build(t, &mut scripts, http, previous)
+                Tenant::build(t, &mut scripts, http, script_calls, previous)
                     .with_context(|| format!("tenant {}", t.name))
             })
             .collect::<anyhow::Result<Vec<_>>>()?;

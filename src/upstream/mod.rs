@@ -28,6 +28,8 @@ pub struct UpstreamClient {
     retries: u32,
     max_response_bytes: usize,
     auth: Option<Credentials>,
+    /// The gateway's client, for the token requests of proxy mode (made from pingora's
+    /// workers); script calls bring their thread's own to [`UpstreamClient::send`].
     http: reqwest::Client,
 }
 
@@ -148,6 +150,7 @@ impl UpstreamClient {
     /// the provisioning log.
     pub async fn send(
         &self,
+        http: &reqwest::Client,
         request: UpstreamRequest,
         deadline: Instant,
         calls: &CallLog,
@@ -164,7 +167,9 @@ impl UpstreamClient {
         let mut refreshed_token = false;
         loop {
             let timeout = self.timeout.min(remaining(deadline)?);
-            let outcome = self.attempt(&request, &url, &host, timeout, calls).await?;
+            let outcome = self
+                .attempt(http, &request, &url, &host, timeout, calls)
+                .await?;
             let wait = match &outcome {
                 Attempt::Answered(r)
                     if r.status == 401 && !refreshed_token && self.oauth().is_some() =>
@@ -254,14 +259,14 @@ impl UpstreamClient {
 
     async fn attempt(
         &self,
+        http: &reqwest::Client,
         request: &UpstreamRequest,
         url: &url::Url,
         host: &str,
         timeout: Duration,
         calls: &CallLog,
     ) -> Result<Attempt, ScimError> {
-        let mut builder = self
-            .http
+        let mut builder = http
             .request(request.method.clone(), url.clone())
             .timeout(timeout);
         if !request.query.is_empty() {
@@ -272,7 +277,7 @@ impl UpstreamClient {
         }
         builder = match &self.auth {
             Some(Credentials::OAuth(oauth)) => {
-                builder.bearer_auth(oauth.token(&self.http, timeout).await?)
+                builder.bearer_auth(oauth.token(http, timeout).await?)
             }
             Some(Credentials::Header { name, value }) => {
                 builder.header(name.clone(), value.clone())
@@ -487,9 +492,11 @@ fn host_port(url: &url::Url) -> Option<String> {
     })
 }
 
-/// The HTTP client shared by every tenant: one connection pool, rustls with the same
-/// crypto provider (ring) as pingora, and the configured CA bundle when there is one.
-pub fn shared_http_client(ca_file: Option<&std::path::Path>) -> anyhow::Result<reqwest::Client> {
+/// An HTTP client for the targets: rustls with the same crypto provider (ring) as pingora,
+/// the configured CA bundle when there is one, redirects never followed. The gateway keeps
+/// one for proxy mode's token requests, and each script thread one of its own (its
+/// connections belong to the thread's runtime).
+pub fn http_client(ca_file: Option<&std::path::Path>) -> anyhow::Result<reqwest::Client> {
     let mut builder = reqwest::Client::builder()
         .user_agent(concat!("scimitar/", env!("CARGO_PKG_VERSION")))
         // A redirect is answered as a failure, never followed: the next hop would get the

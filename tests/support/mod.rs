@@ -530,9 +530,28 @@ pub async fn meta_setup_options(
     let testbed = meta_networks::start(SocketAddr::from(([127, 0, 0, 1], 0)), options)
         .await
         .unwrap();
-    let spec = TenantSpec {
-        name: "meta".into(),
-        route: "/v1/scim/{idp_id}".into(),
+    let spec = meta_spec("meta", "", &testbed, &secrets, &idp_id, tenant_toml);
+    let path = format!("/v1/scim/{idp_id}");
+    let setup =
+        serve_tenants_with_server(testbed, vec![spec], &path, secrets, server_toml, extra_toml)
+            .await;
+    MetaSetup { setup, idp_id }
+}
+
+/// A Meta Networks translate tenant `name` at `{route_prefix}/v1/scim/{idp_id}` in front of
+/// `testbed`, its OAuth client in `secrets` (`id`, `secret`); `tenant_toml` continues its
+/// settings table.
+pub fn meta_spec(
+    name: &str,
+    route_prefix: &str,
+    testbed: &Testbed,
+    secrets: &SecretFiles,
+    idp_id: &str,
+    tenant_toml: &str,
+) -> TenantSpec {
+    TenantSpec {
+        name: name.into(),
+        route: format!("{route_prefix}/v1/scim/{{idp_id}}"),
         tenant_toml: format!("route_values = {{ idp_id = [\"{idp_id}\"] }}"),
         script: repo_path("adapters/meta-networks.rhai"),
         token: new_token().0,
@@ -547,12 +566,7 @@ pub async fn meta_setup_options(
             "default_region = \"US\"\n{}{tenant_toml}",
             index_toml("users = []\ngroups = []")
         ),
-    };
-    let path = format!("/v1/scim/{idp_id}");
-    let setup =
-        serve_tenants_with_server(testbed, vec![spec], &path, secrets, server_toml, extra_toml)
-            .await;
-    MetaSetup { setup, idp_id }
+    }
 }
 
 impl MetaSetup {

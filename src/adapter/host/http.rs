@@ -61,10 +61,13 @@ fn simple(method: Method, path: &str, json: Option<serde_json::Value>) -> Upstre
 
 fn send(request: UpstreamRequest) -> HostResult<Map> {
     let ctx = context::current()?;
-    let response = ctx
-        .io
-        .block_on(ctx.upstream.send(request, ctx.deadline, &ctx.calls))
-        .map_err(scim_error_to_throw)?;
+    let response = crate::adapter::block_on_http(|http| async move {
+        ctx.upstream
+            .send(&http, request, ctx.deadline, &ctx.calls)
+            .await
+    })
+    .ok_or("http: this script thread has no HTTP client (see the gateway's log)")?
+    .map_err(scim_error_to_throw)?;
     Ok(response_map(response))
 }
 
