@@ -65,7 +65,13 @@ impl Run {
     }
 
     /// One request, counted; answers the JSON body when the status is the expected one.
-    async fn send(&self, method: Method, path: &str, body: Option<Value>, expect: u16) -> Option<Value> {
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+        expect: u16,
+    ) -> Option<Value> {
         if let Some(pace) = &self.pace {
             pace.lock().await.tick().await;
         }
@@ -83,7 +89,11 @@ impl Run {
         let answer = match request.send().await {
             Ok(answer) if answer.status().as_u16() == expect => answer,
             Ok(answer) => {
-                self.fail(format!("{path}: {} {}", answer.status(), answer.text().await.unwrap_or_default()));
+                self.fail(format!(
+                    "{path}: {} {}",
+                    answer.status(),
+                    answer.text().await.unwrap_or_default()
+                ));
                 return None;
             }
             Err(error) => {
@@ -102,21 +112,45 @@ impl Run {
     }
 
     /// Entra's match, then the create when nothing matched; answers the new id.
-    async fn match_then_create(&self, endpoint: &str, filter: String, body: Value) -> Option<String> {
-        let found = self.send(Method::GET, &format!("/{endpoint}?filter={filter}"), None, 200).await?;
+    async fn match_then_create(
+        &self,
+        endpoint: &str,
+        filter: String,
+        body: Value,
+    ) -> Option<String> {
+        let found = self
+            .send(
+                Method::GET,
+                &format!("/{endpoint}?filter={filter}"),
+                None,
+                200,
+            )
+            .await?;
         if found["totalResults"] != 0 {
             self.fail(format!("{endpoint}: {filter} matched before the create"));
             return None;
         }
-        let created = self.send(Method::POST, &format!("/{endpoint}"), Some(body), 201).await?;
+        let created = self
+            .send(Method::POST, &format!("/{endpoint}"), Some(body), 201)
+            .await?;
         created["id"].as_str().map(str::to_string)
     }
 }
 
 fn cpu_seconds(pid: &str) -> f64 {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let fields: Vec<&str> = stat.rsplit_once(')').map(|(_, f)| f).unwrap_or("").split_whitespace().collect();
-    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok()).unwrap_or(0.0);
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map(|(_, f)| f)
+        .unwrap_or("")
+        .split_whitespace()
+        .collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
     // utime and stime, fields 14 and 15 of stat(5); fields[0] here is field 3.
     (ticks(11) + ticks(12)) / 100.0
 }
@@ -127,15 +161,21 @@ async fn main() -> anyhow::Result<()> {
     let pids: Vec<(String, String)> = args
         .pid
         .iter()
-        .filter_map(|p| p.split_once('=').map(|(n, p)| (n.to_string(), p.to_string())))
+        .filter_map(|p| {
+            p.split_once('=')
+                .map(|(n, p)| (n.to_string(), p.to_string()))
+        })
         .collect();
     let run = Arc::new(Run {
-        client: Client::builder().pool_max_idle_per_host(args.concurrency).build()?,
+        client: Client::builder()
+            .pool_max_idle_per_host(args.concurrency)
+            .build()?,
         scim: args.scim.trim_end_matches('/').to_string(),
         token: args.token.clone(),
         slots: Arc::new(Semaphore::new(args.concurrency.max(1))),
         pace: (args.rate > 0).then(|| {
-            let mut every = tokio::time::interval(Duration::from_secs_f64(1.0 / f64::from(args.rate)));
+            let mut every =
+                tokio::time::interval(Duration::from_secs_f64(1.0 / f64::from(args.rate)));
             every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             tokio::sync::Mutex::new(every)
         }),
@@ -182,7 +222,11 @@ async fn main() -> anyhow::Result<()> {
     .await;
     let users: Arc<Vec<String>> = Arc::new(users.into_iter().flatten().collect());
     let groups: Arc<Vec<String>> = Arc::new(groups.into_iter().flatten().collect());
-    let memberships = if users.is_empty() { 0 } else { groups.len() * args.members_per_group };
+    let memberships = if users.is_empty() {
+        0
+    } else {
+        groups.len() * args.members_per_group
+    };
     each(&run, memberships, {
         let (users, groups, per_group) = (users.clone(), groups.clone(), args.members_per_group);
         move |run, i| {
@@ -191,7 +235,8 @@ async fn main() -> anyhow::Result<()> {
             async move {
                 let patch = json!({"schemas": [PATCH_OP], "Operations": [
                     {"op": "Add", "path": "members", "value": [{"$ref": null, "value": member}]}]});
-                run.send(Method::PATCH, &format!("/Groups/{group}"), Some(patch), 204).await
+                run.send(Method::PATCH, &format!("/Groups/{group}"), Some(patch), 204)
+                    .await
             }
         }
     })
@@ -204,8 +249,11 @@ async fn main() -> anyhow::Result<()> {
         .zip(cpu_before)
         .map(|((name, pid), before)| {
             let used = cpu_seconds(pid) - before;
-            (name.clone(), json!({"cpu_seconds": used, "cpu_share_of_one_core": used / seconds,
-                                  "cpu_us_per_request": used / requests.max(1) as f64 * 1e6}))
+            (
+                name.clone(),
+                json!({"cpu_seconds": used, "cpu_share_of_one_core": used / seconds,
+                                  "cpu_us_per_request": used / requests.max(1) as f64 * 1e6}),
+            )
         })
         .collect();
     println!(

@@ -7,6 +7,7 @@ use crate::provisioning::{CallLog, ProvisioningLog, Retention};
 use crate::public_url::PublicUrl;
 use crate::store::Store;
 use crate::tenant::{Tenant, Tenants};
+use crate::upstream::TrustedRoots;
 use arc_swap::ArcSwap;
 use rhai::Dynamic;
 use scimitar_scim::ScimError;
@@ -37,11 +38,9 @@ impl Gateway {
     /// Validates and builds everything the config describes: opens (and migrates) the store,
     /// compiles every script, prepares every tenant.
     pub fn start(config: &Config) -> anyhow::Result<Arc<Gateway>> {
-        let scripts = ScriptHost::new(
-            &config.limits,
-            config.server.script_threads,
-            config.server.upstream_ca_file.as_deref(),
-        )?;
+        let roots = TrustedRoots::load(config.server.upstream_ca_file.as_deref())?;
+        let http = crate::upstream::http_client(&roots)?;
+        let scripts = ScriptHost::new(&config.limits, config.server.script_threads, roots)?;
         let store = scripts.io().block_on(Store::open(&config.store.url))?;
         let lock_wait = Duration::from_secs(config.limits.lock_wait_secs.max(1));
         let locks = match &store {
@@ -53,7 +52,6 @@ impl Gateway {
             ))?,
             Store::Sqlite(_) => LockTable::local(lock_wait, scripts.io()),
         };
-        let http = crate::upstream::http_client(config.server.upstream_ca_file.as_deref())?;
         let script_calls = config.limits.script_calls_per_tenant;
         let tenants = Tenants::build(config, scripts.engine(), &http, script_calls, None)?;
         tenants

@@ -42,5 +42,7 @@ pub fn flush() {
 
 /// Lines dropped because the writer thread was behind.
 pub fn dropped_lines() -> u64 {
-    DROPPED.get().map_or(0, |counter| counter.dropped_lines() as u64)
+    DROPPED
+        .get()
+        .map_or(0, |counter| counter.dropped_lines() as u64)
 }

@@ -4,7 +4,6 @@ use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
-
 #[derive(Parser)]
 #[command(
     name = "scimitar",
@@ -96,9 +95,10 @@ fn run(command: Command) -> anyhow::Result<()> {
         }
         Command::Check { config } => {
             let loaded = scimitar::config::Config::load(&config)?;
-            let ca_file = loaded.server.upstream_ca_file.as_deref();
-            let scripts = scimitar::adapter::ScriptHost::new(&loaded.limits, 1, ca_file)?;
-            let http = scimitar::upstream::http_client(ca_file)?;
+            let roots =
+                scimitar::upstream::TrustedRoots::load(loaded.server.upstream_ca_file.as_deref())?;
+            let http = scimitar::upstream::http_client(&roots)?;
+            let scripts = scimitar::adapter::ScriptHost::new(&loaded.limits, 1, roots)?;
             let script_calls = loaded.limits.script_calls_per_tenant;
             let tenants = scimitar::tenant::Tenants::build(
                 &loaded,

@@ -159,7 +159,12 @@ async fn a_hanging_target_never_starves_another_tenant() {
     assert_eq!(connections, 4, "the silent tenant's share is four calls");
 
     let reads = (0..20)
-        .map(|_| (quick.clone(), (reqwest::Method::GET, format!("/Users/{id}"), None)))
+        .map(|_| {
+            (
+                quick.clone(),
+                (reqwest::Method::GET, format!("/Users/{id}"), None),
+            )
+        })
         .collect();
     for (status, user) in send_all(&client, &quick_token, reads).await {
         assert_eq!(status, 200, "{user}");
@@ -181,6 +186,9 @@ async fn a_hanging_target_never_starves_another_tenant() {
     held.lock().unwrap().clear();
     for request in waiting {
         let status = request.await.unwrap().unwrap();
-        assert!(status >= 500, "a call to a target that never answered got {status}");
+        assert!(
+            status >= 500,
+            "a call to a target that never answered got {status}"
+        );
     }
 }

@@ -134,12 +134,11 @@ pub struct ScriptHost {
 }
 
 impl ScriptHost {
-    /// At most `script_threads` script calls run at once; their HTTP clients trust
-    /// `upstream_ca_file` (the system's roots when unset).
+    /// At most `script_threads` script calls run at once; their HTTP clients trust `roots`.
     pub fn new(
         limits: &crate::config::Limits,
         script_threads: usize,
-        upstream_ca_file: Option<&Path>,
+        roots: crate::upstream::TrustedRoots,
     ) -> anyhow::Result<Self> {
         let io = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
@@ -149,10 +148,7 @@ impl ScriptHost {
             .context("cannot start the I/O runtime")?;
         Ok(Self {
             engine: Arc::new(engine::build(limits)),
-            threads: threads::ScriptThreads::new(
-                script_threads,
-                upstream_ca_file.map(Path::to_path_buf),
-            )?,
+            threads: threads::ScriptThreads::new(script_threads, roots),
             io,
         })
     }

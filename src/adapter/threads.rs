@@ -11,11 +11,11 @@
 //! of its own calls, each until the request's deadline; other tenants' calls get threads of
 //! their own meanwhile.
 
+use crate::upstream::TrustedRoots;
 use anyhow::Context as _;
 use std::cell::OnceCell;
 use std::collections::VecDeque;
 use std::future::Future;
-use std::path::PathBuf;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
@@ -35,8 +35,8 @@ struct Shared {
     state: Mutex<State>,
     work: Condvar,
     max: usize,
-    /// The CA bundle each thread's HTTP client trusts (the system's when unset).
-    ca_file: Option<PathBuf>,
+    /// The CAs each thread's HTTP client trusts.
+    roots: TrustedRoots,
 }
 
 #[derive(Default)]
@@ -51,17 +51,16 @@ struct State {
 pub struct Abandoned;
 
 impl ScriptThreads {
-    /// A pool of at most `max` threads whose HTTP clients trust `ca_file` (checked now).
-    pub fn new(max: usize, ca_file: Option<PathBuf>) -> anyhow::Result<Self> {
-        crate::upstream::http_client(ca_file.as_deref())?;
-        Ok(Self {
+    /// A pool of at most `max` threads whose HTTP clients trust `roots`.
+    pub fn new(max: usize, roots: TrustedRoots) -> Self {
+        Self {
             shared: Arc::new(Shared {
                 state: Mutex::new(State::default()),
                 work: Condvar::new(),
                 max: max.max(1),
-                ca_file,
+                roots,
             }),
-        })
+        }
     }
 
     /// Runs `job` on a script thread; the caller awaits the answer without blocking.
@@ -103,11 +102,13 @@ impl ScriptThreads {
 
 /// A script thread's life: take jobs until none came for `IDLE_EXIT` (beyond the warm ones).
 fn serve(shared: &Shared) {
-    match ThreadIo::new(shared.ca_file.as_deref()) {
+    match ThreadIo::new(&shared.roots) {
         Ok(io) => LOCAL.with(|local| {
             let _ = local.set(io);
         }),
-        Err(error) => tracing::error!(%error, "a script thread cannot build its runtime; its calls' HTTP fails"),
+        Err(error) => {
+            tracing::error!(%error, "a script thread cannot build its runtime; its calls' HTTP fails")
+        }
     }
     let mut state = lock(&shared.state);
     loop {
@@ -135,7 +136,9 @@ fn serve(shared: &Shared) {
 fn lock(state: &Mutex<State>) -> std::sync::MutexGuard<'_, State> {
     // Jobs run outside the lock, so a poisoned lock only means a panic between two lines of
     // bookkeeping: the state is still consistent.
-    state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    state
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// A script thread's own runtime and HTTP client.
@@ -145,13 +148,13 @@ struct ThreadIo {
 }
 
 impl ThreadIo {
-    fn new(ca_file: Option<&std::path::Path>) -> anyhow::Result<Self> {
+    fn new(roots: &TrustedRoots) -> anyhow::Result<Self> {
         Ok(Self {
             runtime: tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
                 .context("cannot build a script thread's runtime")?,
-            http: crate::upstream::http_client(ca_file)?,
+            http: crate::upstream::http_client(roots)?,
         })
     }
 }

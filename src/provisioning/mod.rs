@@ -159,9 +159,15 @@ async fn enforce(store: &Store, retention: Retention) {
     match store.shrink_log(retention.max_bytes).await {
         Ok(0) => {}
         Ok(removed) => {
-            tracing::info!(removed, max_bytes = retention.max_bytes, "the provisioning log reached its size limit; the oldest entries were removed");
+            tracing::info!(
+                removed,
+                max_bytes = retention.max_bytes,
+                "the provisioning log reached its size limit; the oldest entries were removed"
+            );
         }
-        Err(error) => tracing::warn!(%error, "the provisioning log could not be kept within its size limit"),
+        Err(error) => {
+            tracing::warn!(%error, "the provisioning log could not be kept within its size limit")
+        }
     }
 }
 
@@ -217,7 +223,8 @@ mod tests {
             max_age: Duration::from_secs(86_400),
             max_bytes: u64::MAX,
         };
-        let log = ProvisioningLog::start(store.clone(), retention, &tokio::runtime::Handle::current());
+        let log =
+            ProvisioningLog::start(store.clone(), retention, &tokio::runtime::Handle::current());
         let entry = |i: usize| Entry {
             at: now(),
             tenant: "t".into(),

@@ -24,10 +24,10 @@ macro_rules! execute {
 
 /// Fetches every row of one query, as [`execute!`] runs a statement.
 macro_rules! fetch {
-    ($store:expr, sqlite: $sqlite:expr, postgres: $postgres:expr, $($bind:expr),+ $(,)?) => {
+    ($store:expr, sqlite: $sqlite:expr, postgres: $postgres:expr $(, $bind:expr)* $(,)?) => {
         match $store {
-            Store::Sqlite(pool) => sqlx::query_as($sqlite)$(.bind($bind))+.fetch_all(pool).await?,
-            Store::Postgres(pool) => sqlx::query_as($postgres)$(.bind($bind))+.fetch_all(pool).await?,
+            Store::Sqlite(pool) => sqlx::query_as($sqlite)$(.bind($bind))*.fetch_all(pool).await?,
+            Store::Postgres(pool) => sqlx::query_as($postgres)$(.bind($bind))*.fetch_all(pool).await?,
         }
     };
 }
@@ -267,17 +267,13 @@ impl Store {
         Ok(())
     }
 
-    /// Removes entries older than `cutoff` (RFC 3339). Entries are stored in time order,
-    /// so the work is the old entries' own: a walk from the oldest id to the first young one.
+    /// Removes entries older than `cutoff` (RFC 3339), whatever their order in the table
+    /// (replicas, clocks and retried batches do not store entries in time order).
     pub async fn prune_log(&self, cutoff: &str) -> anyhow::Result<()> {
         execute!(
             self,
-            sqlite: "DELETE FROM provisioning_log WHERE id < coalesce( \
-                     (SELECT id FROM provisioning_log WHERE at >= ?1 ORDER BY id LIMIT 1), \
-                     (SELECT max(id) + 1 FROM provisioning_log))",
-            postgres: "DELETE FROM provisioning_log WHERE id < coalesce( \
-                       (SELECT id FROM provisioning_log WHERE at >= $1::timestamptz ORDER BY id LIMIT 1), \
-                       (SELECT max(id) + 1 FROM provisioning_log))",
+            sqlite: "DELETE FROM provisioning_log WHERE at < ?1",
+            postgres: "DELETE FROM provisioning_log WHERE at < $1::timestamptz",
             cutoff
         );
         Ok(())
@@ -298,9 +294,9 @@ impl Store {
             .fetch_one(pool)
             .await?,
             Store::Postgres(pool) => sqlx::query_scalar(
-                "SELECT (coalesce(max(id) - min(id) + 1, 0) * coalesce((SELECT avg(pg_column_size(newest.*)) \
-                 FROM (SELECT * FROM provisioning_log ORDER BY id DESC LIMIT 1000) newest), 0) \
-                 + coalesce(max(id) - min(id) + 1, 0) * $1)::BIGINT FROM provisioning_log",
+                "SELECT (coalesce(max(id) - min(id) + 1, 0) * (coalesce((SELECT avg(pg_column_size(newest.*)) \
+                 FROM (SELECT * FROM provisioning_log ORDER BY id DESC LIMIT 1000) newest), 0) + $1))::BIGINT \
+                 FROM provisioning_log",
             )
             .bind(ROW_OVERHEAD)
             .fetch_one(pool)
@@ -317,19 +313,9 @@ impl Store {
         if bytes <= max_bytes {
             return Ok(0);
         }
-        let (first, last): (Option<i64>, Option<i64>) = match self {
-            Store::Sqlite(pool) => {
-                sqlx::query_as("SELECT min(id), max(id) FROM provisioning_log")
-                    .fetch_one(pool)
-                    .await?
-            }
-            Store::Postgres(pool) => {
-                sqlx::query_as("SELECT min(id), max(id) FROM provisioning_log")
-                    .fetch_one(pool)
-                    .await?
-            }
-        };
-        let (Some(first), Some(last)) = (first, last) else {
+        const IDS: &str = "SELECT min(id), max(id) FROM provisioning_log";
+        let ids: Vec<(Option<i64>, Option<i64>)> = fetch!(self, sqlite: IDS, postgres: IDS);
+        let Some(&(Some(first), Some(last))) = ids.first() else {
             return Ok(0);
         };
         let entries = (last - first + 1) as f64;
@@ -344,7 +330,9 @@ impl Store {
         if let Store::Sqlite(pool) = self {
             // A no-op unless the file was created with incremental auto-vacuum (every
             // store since this version); older files reuse the freed pages instead.
-            sqlx::query("PRAGMA incremental_vacuum").execute(pool).await?;
+            sqlx::query("PRAGMA incremental_vacuum")
+                .execute(pool)
+                .await?;
         }
         Ok(removed)
     }
@@ -584,7 +572,10 @@ mod tests {
         let removed = store.shrink_log(limit).await.unwrap();
         assert!((1..3000).contains(&removed), "{removed} of 3000 removed");
         let after = store.log_bytes().await.unwrap();
-        assert!(after <= limit, "{after} bytes left, over the limit of {limit}");
+        assert!(
+            after <= limit,
+            "{after} bytes left, over the limit of {limit}"
+        );
         let newest = LogFilter {
             tenant: Some(tenant.into()),
             limit: 1,
@@ -592,7 +583,11 @@ mod tests {
         };
         let kept = store.query_log(&newest).await.unwrap();
         assert_eq!(kept[0].subject.as_deref(), Some("user2999@x.com"));
-        assert_eq!(store.shrink_log(limit).await.unwrap(), 0, "within the limit, nothing more goes");
+        assert_eq!(
+            store.shrink_log(limit).await.unwrap(),
+            0,
+            "within the limit, nothing more goes"
+        );
     }
 
     #[tokio::test]
@@ -609,7 +604,9 @@ mod tests {
         let url = std::env::var("SCIMITAR_TEST_POSTGRES")
             .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
         let schema = format!("log_size_{}", std::process::id());
-        let admin = PgPool::connect(&url).await.expect("PostgreSQL must be reachable");
+        let admin = PgPool::connect(&url)
+            .await
+            .expect("PostgreSQL must be reachable");
         sqlx::query(&format!("CREATE SCHEMA IF NOT EXISTS {schema}"))
             .execute(&admin)
             .await

@@ -492,24 +492,38 @@ fn host_port(url: &url::Url) -> Option<String> {
     })
 }
 
+/// The CAs trusted for HTTPS targets: the configured bundle (`server.upstream_ca_file`),
+/// read and parsed once, or the system's roots.
+#[derive(Clone, Default)]
+pub struct TrustedRoots(Option<Vec<reqwest::Certificate>>);
+
+impl TrustedRoots {
+    pub fn load(ca_file: Option<&std::path::Path>) -> anyhow::Result<Self> {
+        let Some(path) = ca_file else {
+            return Ok(Self(None));
+        };
+        let pem = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+        let certificates = reqwest::Certificate::from_pem_bundle(&pem)
+            .with_context(|| format!("{} is not a PEM certificate bundle", path.display()))?;
+        Ok(Self(Some(certificates)))
+    }
+}
+
 /// An HTTP client for the targets: rustls with the same crypto provider (ring) as pingora,
-/// the configured CA bundle when there is one, redirects never followed. The gateway keeps
-/// one for proxy mode's token requests, and each script thread one of its own (its
-/// connections belong to the thread's runtime).
-pub fn http_client(ca_file: Option<&std::path::Path>) -> anyhow::Result<reqwest::Client> {
+/// trusting `roots`, redirects never followed. The gateway keeps one for proxy mode's token
+/// requests, and each script thread one of its own (its connections belong to the thread's
+/// runtime).
+pub fn http_client(roots: &TrustedRoots) -> anyhow::Result<reqwest::Client> {
     let mut builder = reqwest::Client::builder()
         .user_agent(concat!("scimitar/", env!("CARGO_PKG_VERSION")))
         // A redirect is answered as a failure, never followed: the next hop would get the
         // request's body and the tenant's credentials without an allow-list check.
         .redirect(reqwest::redirect::Policy::none())
         .pool_idle_timeout(Duration::from_secs(60));
-    if let Some(path) = ca_file {
-        let pem = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-        let certificates = reqwest::Certificate::from_pem_bundle(&pem)
-            .with_context(|| format!("{} is not a PEM certificate bundle", path.display()))?;
+    if let TrustedRoots(Some(certificates)) = roots {
         builder = builder.tls_built_in_root_certs(false);
         for certificate in certificates {
-            builder = builder.add_root_certificate(certificate);
+            builder = builder.add_root_certificate(certificate.clone());
         }
     }
     builder.build().context("cannot build the HTTP client")
