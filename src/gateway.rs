@@ -175,6 +175,9 @@ impl Invocation<'_> {
         function: &str,
         args: Vec<Dynamic>,
     ) -> Result<serde_json::Value, ScimError> {
+        if let Some(answer) = self.call_in_place(function, &args) {
+            return answer;
+        }
         let slot = self
             .tenant
             .script_share
@@ -187,6 +190,23 @@ impl Invocation<'_> {
             .await
     }
 
+    /// A function that never waits runs here, without a hop to a script thread and back
+    /// (most hooks only compute). One that reaches a host function that waits after all
+    /// answers `None` and runs again on a thread, with its arguments as they were.
+    fn call_in_place(
+        &self,
+        function: &str,
+        args: &[Dynamic],
+    ) -> Option<Result<serde_json::Value, ScimError>> {
+        let adapter = &self.tenant.adapter;
+        if !adapter.runs_in_place(function, args.len()) {
+            return None;
+        }
+        self.gateway
+            .scripts
+            .call_in_place(adapter, self.context(), function, args.to_vec())
+    }
+
     /// The same, blocking this thread until the answer is there, for pingora's synchronous
     /// body filters: `block_in_place` hands the worker's other tasks to the others first.
     pub fn call_blocking(
@@ -194,6 +214,9 @@ impl Invocation<'_> {
         function: &str,
         args: Vec<Dynamic>,
     ) -> Result<serde_json::Value, ScimError> {
+        if let Some(answer) = self.call_in_place(function, &args) {
+            return answer;
+        }
         tokio::task::block_in_place(|| {
             tokio::runtime::Handle::current().block_on(self.call(function, args))
         })
@@ -213,6 +236,8 @@ impl Invocation<'_> {
             locks: self.locks.clone(),
             projection: self.projection.clone(),
             index_fresh: self.tenant.index.as_ref().map(|i| i.fresh),
+            in_place: false,
+            needed_thread: Default::default(),
         }
     }
 }

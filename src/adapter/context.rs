@@ -2,8 +2,8 @@
 //!
 //! Host functions are registered once on the shared engine, yet each call must reach its own
 //! tenant's upstream client, key/value namespace, settings and deadline. A script call runs
-//! start to finish on one script thread, so the context lives in a thread-local that
-//! [`enter`] sets for exactly the duration of the call.
+//! start to finish on one thread (a script thread, or in place on a pingora worker), so the
+//! context lives in a thread-local that [`enter`] sets for exactly the duration of the call.
 
 use crate::ordering::RequestLocks;
 use crate::provisioning::CallLog;
@@ -11,6 +11,8 @@ use crate::store::Store;
 use crate::upstream::UpstreamClient;
 use std::cell::RefCell;
 use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -38,6 +40,38 @@ pub struct CallContext {
     /// How fresh the tenant's directory index must be to vouch for a "not found"
     /// (`index_value`); `None` when the tenant keeps no index.
     pub index_fresh: Option<std::time::Duration>,
+    /// The call runs in place on a pingora worker (see `super::placement`), which must
+    /// never wait.
+    pub in_place: bool,
+    /// Set when a call running in place reached a host function that waits: it runs again
+    /// on a script thread.
+    pub needed_thread: AtomicBool,
+}
+
+impl CallContext {
+    /// Fails a call running in place before it waits (the call then runs again on a script
+    /// thread); the error cannot be caught by the script's `try`.
+    pub fn may_wait(&self) -> Result<(), Box<rhai::EvalAltResult>> {
+        if !self.in_place {
+            return Ok(());
+        }
+        self.needed_thread.store(true, Ordering::Relaxed);
+        Err(Box::new(rhai::EvalAltResult::ErrorTerminated(
+            "this call waits and runs on a script thread".into(),
+            rhai::Position::NONE,
+        )))
+    }
+
+    /// Waits for `io` on the I/O runtime (the store, the lock table).
+    pub fn wait<F: Future>(&self, io: F) -> Result<F::Output, Box<rhai::EvalAltResult>> {
+        self.may_wait()?;
+        Ok(self.io.block_on(io))
+    }
+
+    /// Whether the call, run in place, found it must run on a script thread.
+    pub fn needs_thread(&self) -> bool {
+        self.needed_thread.load(Ordering::Relaxed)
+    }
 }
 
 /// The client's `attributes` and `excludedAttributes` (both empty: the default set).

@@ -11,6 +11,7 @@ mod convert;
 mod engine;
 mod host;
 mod listing;
+mod placement;
 mod share;
 mod threads;
 
@@ -33,6 +34,8 @@ use std::time::Instant;
 pub struct Adapter {
     ast: AST,
     functions: HashSet<(String, usize)>,
+    /// The functions that never wait, which run in place (see [`placement`]).
+    in_place: HashSet<(String, usize)>,
     /// SHA-256 of the source: one compiled adapter per distinct script content.
     source_hash: [u8; 32],
 }
@@ -43,6 +46,7 @@ impl Adapter {
         Self {
             ast: engine.compile("").unwrap_or_default(),
             functions: HashSet::new(),
+            in_place: HashSet::new(),
             source_hash: source_hash(""),
         }
     }
@@ -63,9 +67,11 @@ impl Adapter {
             .iter_functions()
             .map(|f| (f.name.to_string(), f.params.len()))
             .collect();
+        let in_place = placement::in_place_functions(&ast, host::WAITING);
         Ok(Self {
             ast,
             functions,
+            in_place,
             source_hash: source_hash(source),
         })
     }
@@ -73,6 +79,11 @@ impl Adapter {
     /// Whether the script defines `name` taking `arity` parameters.
     pub fn defines(&self, name: &str, arity: usize) -> bool {
         self.functions.contains(&(name.to_string(), arity))
+    }
+
+    /// Whether `name` taking `arity` parameters never waits, and so runs in place.
+    pub fn runs_in_place(&self, name: &str, arity: usize) -> bool {
+        self.in_place.contains(&(name.to_string(), arity))
     }
 }
 
@@ -178,10 +189,26 @@ impl ScriptHost {
         self.threads
             .run(move || {
                 let _slot = slot;
-                run(&engine, &adapter, ctx, &name, args)
+                run(&engine, &adapter, Arc::new(ctx), &name, args)
             })
             .await
             .map_err(|_| ScimError::internal("the adapter call was cancelled"))?
+    }
+
+    /// Runs `function(args...)` right here, for a function that never waits
+    /// ([`Adapter::runs_in_place`]); `None` if it reached a host function that waits after
+    /// all, and must run on a script thread instead.
+    pub fn call_in_place(
+        &self,
+        adapter: &Adapter,
+        mut ctx: CallContext,
+        function: &str,
+        args: Vec<Dynamic>,
+    ) -> Option<Result<serde_json::Value, ScimError>> {
+        ctx.in_place = true;
+        let ctx = Arc::new(ctx);
+        let answer = run(&self.engine, adapter, ctx.clone(), function, args);
+        (!ctx.needs_thread()).then_some(answer)
     }
 }
 
@@ -189,13 +216,13 @@ impl ScriptHost {
 fn run(
     engine: &Engine,
     adapter: &Adapter,
-    ctx: CallContext,
+    ctx: Arc<CallContext>,
     function: &str,
     args: Vec<Dynamic>,
 ) -> Result<serde_json::Value, ScimError> {
     let tenant = ctx.tenant.clone();
     let started = Instant::now();
-    let _guard = context::enter(Arc::new(ctx));
+    let _guard = context::enter(ctx);
     let options = CallFnOptions::new().eval_ast(false);
     let result = engine
         .call_fn_with_options::<Dynamic>(options, &mut Scope::new(), &adapter.ast, function, args)

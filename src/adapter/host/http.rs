@@ -61,6 +61,7 @@ fn simple(method: Method, path: &str, json: Option<serde_json::Value>) -> Upstre
 
 fn send(request: UpstreamRequest) -> HostResult<Map> {
     let ctx = context::current()?;
+    ctx.may_wait()?;
     let response = crate::adapter::block_on_http(|http| async move {
         ctx.upstream
             .send(&http, request, ctx.deadline, &ctx.calls)

@@ -27,16 +27,12 @@ pub fn register(engine: &mut Engine) {
                 tracing::error!(tenant = %ctx.tenant, %error, "the directory index could not be read");
                 scim_error_to_throw(ScimError::unavailable(Some(5), "the gateway's store is unavailable"))
             };
-            let value = ctx
-                .io
-                .block_on(ctx.store.index_value(&ctx.tenant, kind.name(), id, attribute))
+            let value = ctx.wait(ctx.store.index_value(&ctx.tenant, kind.name(), id, attribute))?
                 .map_err(unavailable)?;
             if let Some(value) = value {
                 return Ok(value.into());
             }
-            let state = ctx
-                .io
-                .block_on(ctx.store.sync_state(&ctx.tenant, kind.name()))
+            let state = ctx.wait(ctx.store.sync_state(&ctx.tenant, kind.name()))?
                 .map_err(unavailable)?;
             if state.is_fresh(fresh) {
                 Ok(Dynamic::UNIT)

@@ -18,22 +18,19 @@ pub fn register(engine: &mut Engine) {
     engine.register_fn("kv_get", |key: &str| -> HostResult<Dynamic> {
         let ctx = context::current()?;
         let value = ctx
-            .io
-            .block_on(ctx.store.kv_get(&ctx.tenant, key))
+            .wait(ctx.store.kv_get(&ctx.tenant, key))?
             .map_err(|e| store_failure(&ctx, "kv_get", e))?;
         Ok(value.as_ref().map_or(Dynamic::UNIT, to_dynamic))
     });
     engine.register_fn("kv_set", |key: &str, value: Dynamic| -> HostResult<()> {
         let ctx = context::current()?;
         let json = to_json(&value)?;
-        ctx.io
-            .block_on(ctx.store.kv_set(&ctx.tenant, key, &json))
+        ctx.wait(ctx.store.kv_set(&ctx.tenant, key, &json))?
             .map_err(|e| store_failure(&ctx, "kv_set", e))
     });
     engine.register_fn("kv_remove", |key: &str| -> HostResult<()> {
         let ctx = context::current()?;
-        ctx.io
-            .block_on(ctx.store.kv_remove(&ctx.tenant, key))
+        ctx.wait(ctx.store.kv_remove(&ctx.tenant, key))?
             .map_err(|e| store_failure(&ctx, "kv_remove", e))
     });
     // Atomic read-modify-write: `update` gets the current value (`()` when absent) and
@@ -46,8 +43,7 @@ pub fn register(engine: &mut Engine) {
             let ctx = context::current()?;
             for _ in 0..UPDATE_ATTEMPTS {
                 let current = ctx
-                    .io
-                    .block_on(ctx.store.kv_get_versioned(&ctx.tenant, key))
+                    .wait(ctx.store.kv_get_versioned(&ctx.tenant, key))?
                     .map_err(|e| store_failure(&ctx, "kv_update", e))?;
                 let (value, version) = match current {
                     Some((value, version)) => (to_dynamic(&value), Some(version)),
@@ -58,13 +54,10 @@ pub fn register(engine: &mut Engine) {
                     .then(|| to_json(&updated))
                     .transpose()?;
                 let written = ctx
-                    .io
-                    .block_on(ctx.store.kv_compare_and_set(
-                        &ctx.tenant,
-                        key,
-                        version,
-                        json.as_ref(),
-                    ))
+                    .wait(
+                        ctx.store
+                            .kv_compare_and_set(&ctx.tenant, key, version, json.as_ref()),
+                    )?
                     .map_err(|e| store_failure(&ctx, "kv_update", e))?;
                 if written {
                     return Ok(updated);

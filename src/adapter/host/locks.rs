@@ -17,8 +17,7 @@ pub fn register(engine: &mut Engine) {
             .iter()
             .map(|id| crate::ordering::resource_key(ResourceKind::User, &id.to_string()))
             .collect();
-        ctx.io
-            .block_on(ctx.locks.take(&keys))
+        ctx.wait(ctx.locks.take(&keys))?
             .map_err(|e| scim_error_to_throw(e.to_scim()))
     });
 }

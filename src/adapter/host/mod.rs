@@ -31,5 +31,22 @@ pub fn register(engine: &mut rhai::Engine) {
     scim::register(engine);
 }
 
+/// The host functions that wait (on HTTP, the store or a lock): a script function that can
+/// reach none of them runs in place (`super::placement`). Each one calls
+/// `CallContext::may_wait` (or `wait`) before it waits, so one missing here costs a second
+/// run of the call on a script thread, never a blocked worker.
+pub const WAITING: &[&str] = &[
+    "http",
+    "http_get",
+    "http_post",
+    "http_delete",
+    "index_value",
+    "kv_get",
+    "kv_set",
+    "kv_remove",
+    "kv_update",
+    "lock_users",
+];
+
 /// Shorthand for host functions' results.
 type HostResult<T> = Result<T, Box<rhai::EvalAltResult>>;
