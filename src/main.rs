@@ -4,6 +4,11 @@ use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
+/// mimalloc: per-thread free lists without arena locks, which glibc's malloc takes on every
+/// buffer freed by another thread than the one that allocated it (see BENCHMARKS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "scimitar",

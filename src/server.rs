@@ -74,6 +74,8 @@ pub fn serve(config_path: &Path, config: &Config) -> anyhow::Result<()> {
         HttpServer::new_app(AdminApp::new(gateway)),
     );
     admin.add_tcp(&config.server.admin_listen);
+    // Health probes and a Prometheus scrape: one thread is plenty, and each costs memory.
+    admin.threads = Some(1);
     // The admin listener starts after the SCIM service, so that `/healthz` rarely answers
     // before the SCIM listener does.
     let admin = server.add_service(admin);
