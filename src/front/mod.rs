@@ -301,20 +301,24 @@ impl ProxyHttp for ScimFront {
             .observe(elapsed.as_secs_f64());
         if let Some(state) = &ctx.proxy {
             if let (Some(started), Some(peer)) = (state.upstream_started, &state.peer) {
-                let method = session.req_header().method.as_str().to_string();
+                let method = session.req_header().method.as_str();
                 let upstream_status = state
                     .upstream_status
                     .map_or_else(|| "error".to_string(), |s| s.to_string());
                 metrics::UPSTREAM_REQUESTS
-                    .with_label_values(&[tenant, peer, &method, &upstream_status])
+                    .with_label_values(&[tenant, peer, method, &upstream_status])
                     .inc();
                 metrics::UPSTREAM_DURATION
-                    .with_label_values(&[tenant, peer, &method])
+                    .with_label_values(&[tenant, peer, method])
                     .observe(started.elapsed().as_secs_f64());
             }
         }
         if let Some(tenant_name) = &ctx.tenant {
-            let mut target_calls = ctx.calls.lock().map(|c| c.clone()).unwrap_or_default();
+            let mut target_calls = ctx
+                .calls
+                .lock()
+                .map(|mut calls| std::mem::take(&mut *calls))
+                .unwrap_or_default();
             if let Some(state) = &ctx.proxy {
                 if let (Some(started), Some(peer)) = (state.upstream_started, &state.peer) {
                     target_calls.push(TargetCall {

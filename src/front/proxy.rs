@@ -357,14 +357,23 @@ pub async fn response_head(
     response: &mut ResponseHeader,
 ) -> Result<()> {
     refuse_unsafe_answer(state, response)?;
-    let headers: Vec<(String, String)> = response
-        .headers
-        .iter()
-        .filter_map(|(k, v)| Some((k.as_str().to_string(), v.to_str().ok()?.to_string())))
-        .collect();
+    // The hooks see the head as the target sent it; without hooks nothing needs a copy.
+    let on_response = state.has_hook(hooks::ON_RESPONSE, 2);
+    let hooked = on_response || state.response_body.is_some();
+    let headers: Vec<(String, String)> = if hooked {
+        response
+            .headers
+            .iter()
+            .filter_map(|(k, v)| Some((k.as_str().to_string(), v.to_str().ok()?.to_string())))
+            .collect()
+    } else {
+        Vec::new()
+    };
     rewrite_location(state, response)?;
-    state.response_head = hooks::response_json(response.status.as_u16(), &headers);
-    if state.has_hook(hooks::ON_RESPONSE, 2) {
+    if hooked {
+        state.response_head = hooks::response_json(response.status.as_u16(), &headers);
+    }
+    if on_response {
         let arguments = vec![
             crate::adapter::json_to_dynamic(&state.request.to_json()),
             crate::adapter::json_to_dynamic(&state.response_head),
