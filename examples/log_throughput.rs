@@ -38,7 +38,7 @@ fn main() -> anyhow::Result<()> {
         stores.push(("postgres", url.clone()));
     }
     for (kind, url) in stores {
-        let store = runtime.block_on(Store::open(&url))?;
+        let store = runtime.block_on(Store::open(&url.parse()?))?;
         let retention = Retention {
             max_age: Duration::from_secs(86_400),
             max_bytes: u64::MAX,

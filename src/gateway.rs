@@ -45,7 +45,7 @@ impl Gateway {
         let lock_wait = Duration::from_secs(config.limits.lock_wait_secs.max(1));
         let locks = match &store {
             Store::Postgres(_) => scripts.io().block_on(LockTable::shared(
-                &config.store.url,
+                config.store.url.as_str(),
                 config.store.lock_connections,
                 lock_wait,
                 scripts.io(),

@@ -84,12 +84,20 @@ enum Command {
     },
 }
 
-fn main() -> anyhow::Result<()> {
+fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     scimitar::logging::init(matches!(cli.log_format, LogFormat::Json));
     let result = run(cli.command);
     scimitar::logging::flush();
-    result
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            // The message and its causes, for whoever reads the terminal; never a backtrace
+            // (anyhow's `Debug` prints one whenever RUST_BACKTRACE is set).
+            eprintln!("Error: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
 }
 
 fn run(command: Command) -> anyhow::Result<()> {

@@ -61,7 +61,7 @@ pub fn serve(config_path: &Path, config: &Config) -> anyhow::Result<()> {
         config.limits.max_connections_per_client,
     );
     let mut front = Service::new("scim".to_string(), guarded);
-    front.add_tcp(&config.server.listen);
+    front.add_tcp(&config.server.listen.to_string());
     let scim = server.add_service(front);
 
     let health = HealthChecks::new(gateway.clone());
@@ -73,7 +73,7 @@ pub fn serve(config_path: &Path, config: &Config) -> anyhow::Result<()> {
         "admin".to_string(),
         HttpServer::new_app(AdminApp::new(gateway)),
     );
-    admin.add_tcp(&config.server.admin_listen);
+    admin.add_tcp(&config.server.admin_listen.to_string());
     // Health probes and a Prometheus scrape: one thread is plenty, and each costs memory.
     admin.threads = Some(1);
     // The admin listener starts after the SCIM service, so that `/healthz` rarely answers

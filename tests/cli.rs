@@ -66,13 +66,51 @@ fn check_names_the_file_and_line_of_a_script_error() {
 fn check_names_the_line_of_a_toml_error() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("c.toml");
-    std::fs::write(&config, "[server]\nlisten = \"x\"\nthreads = \"two\"\n").unwrap();
+    std::fs::write(
+        &config,
+        "[server]\nlisten = \"127.0.0.1:8080\"\nthreads = \"two\"\n",
+    )
+    .unwrap();
     let (ok, stderr) = check(&config, &[], &[]);
     assert!(!ok);
     assert!(
         stderr.contains("c.toml") && stderr.contains("line 3"),
         "{stderr}"
     );
+}
+
+/// What `serve` could not start with, `check` refuses too: a listen address that is not an
+/// IP address and port, a store it cannot open.
+#[test]
+fn check_refuses_a_listen_address_or_store_that_serve_would() {
+    let dir = tempfile::tempdir().unwrap();
+    for (toml, line, says) in [
+        (
+            "[server]\nlisten = \"localhost\"\n",
+            "line 2",
+            "socket address",
+        ),
+        (
+            "[server]\nadmin_listen = \"127.0.0.1\"\n",
+            "line 2",
+            "socket address",
+        ),
+        (
+            "[store]\nurl = \"mysql://db/scim\"\n",
+            "line 2",
+            "sqlite:// or postgres://",
+        ),
+    ] {
+        let config = dir.path().join("c.toml");
+        std::fs::write(&config, toml).unwrap();
+        let (ok, stderr) = check(&config, &[("RUST_BACKTRACE", "1")], &[]);
+        assert!(!ok, "{toml}");
+        assert!(!stderr.contains("backtrace"), "{toml}: {stderr}");
+        assert!(
+            stderr.contains("c.toml") && stderr.contains(line) && stderr.contains(says),
+            "{toml}: {stderr}"
+        );
+    }
 }
 
 #[test]

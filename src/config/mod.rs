@@ -6,12 +6,15 @@
 //! scripts, parsing route templates) happens when the tenants are built (`src/tenant/`).
 
 mod secret;
+mod store_url;
 
 pub use secret::Secret;
+pub use store_url::StoreUrl;
 
 use anyhow::{bail, Context};
 use serde::Deserialize;
 use std::collections::BTreeMap;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone, Deserialize)]
@@ -32,10 +35,10 @@ pub struct Config {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ServerConfig {
-    /// SCIM listener (the front door).
-    pub listen: String,
+    /// SCIM listener (the front door): an IP address and port.
+    pub listen: SocketAddr,
     /// Admin listener: `/metrics`, `/healthz`, `/readyz`.
-    pub admin_listen: String,
+    pub admin_listen: SocketAddr,
     /// pingora worker threads for the front door.
     pub threads: usize,
     /// Threads that run adapter scripts (each script call blocks one while it waits on HTTP).
@@ -58,8 +61,8 @@ pub struct ServerConfig {
 impl Default for ServerConfig {
     fn default() -> Self {
         Self {
-            listen: "127.0.0.1:8080".into(),
-            admin_listen: "127.0.0.1:9090".into(),
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            admin_listen: SocketAddr::from(([127, 0, 0, 1], 9090)),
             threads: 2,
             script_threads: 64,
             shutdown_grace_secs: 10,
@@ -74,7 +77,7 @@ impl Default for ServerConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct StoreConfig {
     /// `sqlite://path/to/file.db` (created when missing) or `postgres://…`.
-    pub url: String,
+    pub url: StoreUrl,
     /// PostgreSQL only: connections kept for the resource locks that order writes across
     /// replicas (each write in flight holds one while it runs).
     pub lock_connections: u32,
@@ -83,7 +86,7 @@ pub struct StoreConfig {
 impl Default for StoreConfig {
     fn default() -> Self {
         Self {
-            url: "sqlite://scimitar.db".into(),
+            url: StoreUrl::Sqlite("sqlite://scimitar.db".into()),
             lock_connections: 32,
         }
     }
@@ -427,12 +430,7 @@ impl Config {
                 *script = base.join(&*script);
             }
         }
-        if let Some(path) = self.store.url.strip_prefix("sqlite://") {
-            let path = Path::new(path);
-            if path.is_relative() && !path.as_os_str().is_empty() && path != Path::new(":memory:") {
-                self.store.url = format!("sqlite://{}", base.join(path).display());
-            }
-        }
+        self.store.url.resolve_against(base);
     }
 
     fn validate(&self) -> anyhow::Result<()> {

@@ -218,7 +218,7 @@ mod tests {
     async fn every_recorded_entry_is_stored_by_a_flush() {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().join("log.db").display());
-        let store = Store::open(&url).await.unwrap();
+        let store = Store::open(&url.parse().unwrap()).await.unwrap();
         let retention = Retention {
             max_age: Duration::from_secs(86_400),
             max_bytes: u64::MAX,

@@ -10,7 +10,11 @@ pub enum LogFormat {
     Json,
 }
 
-pub fn print(store_url: &str, filter: &LogFilter, format: LogFormat) -> anyhow::Result<()> {
+pub fn print(
+    store_url: &crate::config::StoreUrl,
+    filter: &LogFilter,
+    format: LogFormat,
+) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;

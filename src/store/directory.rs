@@ -324,14 +324,14 @@ mod tests {
     async fn sqlite_index_round_trip() {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().join("index.db").display());
-        round_trip(&Store::open(&url).await.unwrap(), "t").await;
+        round_trip(&Store::open(&url.parse().unwrap()).await.unwrap(), "t").await;
     }
 
     #[tokio::test]
     async fn postgres_index_round_trip() {
         let url = std::env::var("SCIMITAR_TEST_POSTGRES")
             .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-        let store = Store::open(&url)
+        let store = Store::open(&url.parse().unwrap())
             .await
             .expect("PostgreSQL must be reachable");
         let tenant = format!(

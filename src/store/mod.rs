@@ -3,6 +3,7 @@
 //! SQLite (embedded, zero set-up) by default; PostgreSQL when several replicas must share
 //! state. Both are reached through sqlx and carry their own migrations, run at start.
 
+use crate::config::StoreUrl;
 use anyhow::Context;
 use serde_json::Value;
 use sqlx::postgres::{PgPool, PgPoolOptions};
@@ -68,42 +69,47 @@ pub enum Store {
 
 impl Store {
     /// Connects to `sqlite://file` (created when missing) or `postgres://…` and migrates.
-    pub async fn open(url: &str) -> anyhow::Result<Store> {
-        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            let pool = PgPoolOptions::new()
-                .max_connections(16)
-                .connect(url)
-                .await
-                .context("cannot connect to PostgreSQL")?;
-            sqlx::migrate!("migrations/postgres")
-                .run(&pool)
-                .await
-                .context("PostgreSQL migrations failed")?;
-            Ok(Store::Postgres(pool))
-        } else if url.starts_with("sqlite:") {
-            let options = SqliteConnectOptions::from_str(url)
-                .context("bad SQLite URL")?
-                .create_if_missing(true)
-                .journal_mode(SqliteJournalMode::Wal)
-                // Takes effect when the file is created: freed pages (a log past its size
-                // limit) can then go back to the file system.
-                .auto_vacuum(SqliteAutoVacuum::Incremental)
-                // The write-ahead log is truncated back to this after each checkpoint
-                // rather than staying as large as the biggest burst made it.
-                .pragma("journal_size_limit", (16 * 1024 * 1024).to_string());
-            let pool = SqlitePoolOptions::new()
-                .max_connections(8)
-                .connect_with(options)
-                .await
-                .with_context(|| format!("cannot open the SQLite store {url}"))?;
-            sqlx::migrate!("migrations/sqlite")
-                .run(&pool)
-                .await
-                .context("SQLite migrations failed")?;
-            Ok(Store::Sqlite(pool))
-        } else {
-            anyhow::bail!("store.url must start with sqlite:// or postgres://")
+    pub async fn open(url: &StoreUrl) -> anyhow::Result<Store> {
+        match url {
+            StoreUrl::Postgres(url) => Self::open_postgres(url).await,
+            StoreUrl::Sqlite(url) => Self::open_sqlite(url).await,
         }
+    }
+
+    async fn open_postgres(url: &str) -> anyhow::Result<Store> {
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .connect(url)
+            .await
+            .context("cannot connect to PostgreSQL")?;
+        sqlx::migrate!("migrations/postgres")
+            .run(&pool)
+            .await
+            .context("PostgreSQL migrations failed")?;
+        Ok(Store::Postgres(pool))
+    }
+
+    async fn open_sqlite(url: &str) -> anyhow::Result<Store> {
+        let options = SqliteConnectOptions::from_str(url)
+            .context("bad SQLite URL")?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // Takes effect when the file is created: freed pages (a log past its size
+            // limit) can then go back to the file system.
+            .auto_vacuum(SqliteAutoVacuum::Incremental)
+            // The write-ahead log is truncated back to this after each checkpoint
+            // rather than staying as large as the biggest burst made it.
+            .pragma("journal_size_limit", (16 * 1024 * 1024).to_string());
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options)
+            .await
+            .with_context(|| format!("cannot open the SQLite store {url}"))?;
+        sqlx::migrate!("migrations/sqlite")
+            .run(&pool)
+            .await
+            .context("SQLite migrations failed")?;
+        Ok(Store::Sqlite(pool))
     }
 
     pub async fn kv_get(&self, tenant: &str, key: &str) -> Result<Option<Value>, StoreError> {
@@ -594,7 +600,7 @@ mod tests {
     async fn sqlite_log_size_limit() {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().join("log.db").display());
-        size_limit(&Store::open(&url).await.unwrap(), "t1").await;
+        size_limit(&Store::open(&url.parse().unwrap()).await.unwrap(), "t1").await;
     }
 
     /// In a schema of its own: the size limit removes the oldest entries of every tenant,
@@ -613,7 +619,7 @@ mod tests {
             .unwrap();
         let separator = if url.contains('?') { '&' } else { '?' };
         let own = format!("{url}{separator}options=-c%20search_path%3D{schema}");
-        let store = Store::open(&own).await.unwrap();
+        let store = Store::open(&own.parse().unwrap()).await.unwrap();
         size_limit(&store, "t1").await;
         sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
             .execute(&admin)
@@ -625,7 +631,7 @@ mod tests {
     async fn sqlite_round_trip() {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().join("kv.db").display());
-        round_trip(&Store::open(&url).await.unwrap(), "t1").await;
+        round_trip(&Store::open(&url.parse().unwrap()).await.unwrap(), "t1").await;
     }
 
     /// Uses the PostgreSQL server at 127.0.0.1:5432 (database `test`), as CI provides.
@@ -633,7 +639,7 @@ mod tests {
     async fn postgres_round_trip() {
         let url = std::env::var("SCIMITAR_TEST_POSTGRES")
             .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-        let store = Store::open(&url)
+        let store = Store::open(&url.parse().unwrap())
             .await
             .expect("PostgreSQL must be reachable for this test");
         let tenant = format!("pg-test-{}", std::process::id());
