@@ -22,7 +22,7 @@ pub struct CallContext {
     pub upstream: Arc<UpstreamClient>,
     pub store: Store,
     /// The tenant's adapter settings table, as Rhai sees it.
-    pub settings: rhai::Map,
+    pub settings: Arc<rhai::Map>,
     /// Parameters captured by the tenant's route template (e.g. `idp_id`).
     pub route_params: BTreeMap<String, String>,
     /// Default region for phone numbers written without a country code.

@@ -33,7 +33,8 @@ pub struct Tenant {
     /// The target's SCIM endpoint, for proxy-mode tenants.
     pub proxy: Option<Arc<ProxyTarget>>,
     /// The adapter settings table, ready to hand to scripts.
-    pub settings: rhai::Map,
+    /// Shared with every script call (a deep copy per call would cost more than many calls).
+    pub settings: Arc<rhai::Map>,
     pub default_region: Option<phonenumber::country::Id>,
     /// Rate and concurrency limits.
     pub protection: Arc<Protection>,
@@ -110,6 +111,7 @@ impl Tenant {
         let settings = rhai::serde::to_dynamic(&settings_json)
             .ok()
             .and_then(|d| d.try_cast::<rhai::Map>())
+            .map(Arc::new)
             .unwrap_or_default();
         let default_region = match config.settings.get("default_region") {
             Some(toml::Value::String(region)) => Some(

@@ -99,7 +99,7 @@ pub fn register(engine: &mut Engine) {
             .unwrap_or(Dynamic::UNIT))
     });
     engine.register_fn("settings", || -> HostResult<rhai::Map> {
-        Ok(context::current()?.settings.clone())
+        Ok(context::current()?.settings.as_ref().clone())
     });
     engine.register_fn("route_param", |name: &str| -> HostResult<Dynamic> {
         let ctx = context::current()?;
