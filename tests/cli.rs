@@ -79,10 +79,10 @@ fn check_names_the_line_of_a_toml_error() {
     );
 }
 
-/// What `serve` could not start with, `check` refuses too: a listen address that is not an
-/// IP address and port, a store it cannot open.
+/// What `serve` could not start with, `check` refuses too, where it is written: a listen
+/// address that is not an IP address and port, a store it cannot open, a malformed token hash.
 #[test]
-fn check_refuses_a_listen_address_or_store_that_serve_would() {
+fn check_refuses_what_serve_would() {
     let dir = tempfile::tempdir().unwrap();
     for (toml, line, says) in [
         (
@@ -99,6 +99,13 @@ fn check_refuses_a_listen_address_or_store_that_serve_would() {
             "[store]\nurl = \"mysql://db/scim\"\n",
             "line 2",
             "sqlite:// or postgres://",
+        ),
+        (
+            "[[tenants]]\nname = \"t\"\ntarget = \"t\"\nmode = \"proxy\"\nroute = \"/t\"\n\
+             auth = { token_hashes = [\"sha256:abcd\"] }\n\
+             [tenants.upstream]\nbase_url = \"http://127.0.0.1:1\"\n",
+            "line 6",
+            "64 hex digits",
         ),
     ] {
         let config = dir.path().join("c.toml");

@@ -101,12 +101,7 @@ impl Tenant {
             None => Arc::new(ScriptShare::new(script_calls)),
         };
         let route = RouteTemplate::parse(&config.route)?.with_values(&config.route_values)?;
-        let token_hashes = config
-            .auth
-            .token_hashes
-            .iter()
-            .map(|h| TokenHash::parse(h))
-            .collect::<anyhow::Result<_>>()?;
+        let token_hashes = config.auth.token_hashes.clone();
         let settings_json = Config::settings_json(&config.settings);
         let settings = rhai::serde::to_dynamic(&settings_json)
             .ok()
