@@ -13,7 +13,6 @@ mod respond;
 mod translate;
 
 use crate::auth::bearer_token;
-use crate::config::Mode;
 use crate::gateway::Gateway;
 use crate::metrics;
 use crate::provisioning::{self, CallLog, Entry, TargetCall};
@@ -107,18 +106,18 @@ impl ProxyHttp for ScimFront {
             body::continue_if_expected(session).await?;
         }
         let response = match outcome {
-            Ok(admitted) if admitted.tenant.mode == Mode::Proxy => {
-                match self.start_proxy(session, ctx, admitted).await {
+            Ok(admitted) => match admitted.tenant.mode.proxy_target().cloned() {
+                Some(target) => match self.start_proxy(session, ctx, admitted, target).await {
                     Ok(state) => {
                         ctx.proxy = Some(state);
                         return Ok(false);
                     }
                     Err(error) => ScimResponse::from(error),
-                }
-            }
-            Ok(admitted) => translate::answer(&self.gateway, session, ctx, admitted)
-                .await
-                .unwrap_or_else(ScimResponse::from),
+                },
+                None => translate::answer(&self.gateway, session, ctx, admitted)
+                    .await
+                    .unwrap_or_else(ScimResponse::from),
+            },
             Err(error) => ScimResponse::from(error),
         };
         note_outcome(ctx, &response);
@@ -137,12 +136,8 @@ impl ProxyHttp for ScimFront {
             .proxy
             .as_mut()
             .ok_or_else(|| Error::explain(InternalError, "not a proxied request"))?;
-        let target = state
-            .tenant
-            .proxy
-            .as_ref()
-            .ok_or_else(|| Error::explain(InternalError, "no proxy target"))?;
-        let peer = target
+        let peer = state
+            .target
             .select(&state.tried)
             .ok_or_else(|| Error::explain(HTTPStatus(503), "no healthy upstream"))?;
         state.peer = Some(peer.address().to_string());
@@ -158,7 +153,7 @@ impl ProxyHttp for ScimFront {
     ) -> Box<Error> {
         if let Some(state) = ctx.proxy.as_mut() {
             state.tried.push(peer.address().clone());
-            let addresses = state.tenant.proxy.as_ref().map_or(0, |t| t.address_count());
+            let addresses = state.target.address_count();
             // Nothing reached the target yet: another address is safe to try.
             if state.tried.len() < addresses {
                 tracing::warn!(tenant = %state.tenant.name, peer = %peer.address(), "upstream unreachable, failing over");
@@ -458,11 +453,13 @@ impl ScimFront {
         session: &mut Session,
         ctx: &mut RequestCtx,
         admitted: Admitted,
+        target: Arc<crate::proxy::ProxyTarget>,
     ) -> Result<ProxyState, ScimError> {
         let early_body = proxy::receive_small_body(&self.gateway, session, ctx.started).await?;
         hold_slot(ctx, &admitted.tenant)?;
         let request = proxy::Arriving {
             tenant: admitted.tenant,
+            target,
             route: admitted.route,
             origin: admitted.origin,
             early_body,

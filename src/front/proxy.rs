@@ -4,6 +4,7 @@
 use crate::gateway::{Gateway, Invocation};
 use crate::provisioning::CallLog;
 use crate::proxy::hooks::{self, ProxiedRequest};
+use crate::proxy::ProxyTarget;
 use crate::tenant::{RouteMatch, Tenant};
 use bytes::{Bytes, BytesMut};
 use pingora::http::{RequestHeader, ResponseHeader};
@@ -38,6 +39,8 @@ const HOP_HEADERS: &[&str] = &[
 /// What a proxied request carries through pingora's phases.
 pub struct ProxyState {
     pub tenant: Arc<Tenant>,
+    /// The tenant's SCIM target.
+    pub target: Arc<ProxyTarget>,
     route: RouteMatch,
     request: ProxiedRequest,
     /// The tenant's SCIM base as the client sees it (for `Location`).
@@ -113,6 +116,7 @@ pub async fn receive_small_body(
 /// body when it was small enough to be read before the request went on.
 pub struct Arriving {
     pub tenant: Arc<Tenant>,
+    pub target: Arc<ProxyTarget>,
     pub route: RouteMatch,
     pub origin: String,
     pub early_body: Option<Bytes>,
@@ -129,6 +133,7 @@ pub async fn prepare(
 ) -> Result<ProxyState, ScimError> {
     let Arriving {
         tenant,
+        target,
         route,
         origin,
         early_body,
@@ -141,10 +146,6 @@ pub async fn prepare(
         body_deadline.saturating_duration_since(Instant::now()),
     ));
     let header = session.req_header();
-    let target = tenant
-        .proxy
-        .as_ref()
-        .ok_or_else(|| ScimError::internal("tenant has no proxy target"))?;
     // The standard proxy headers, so that a target can build its own URLs for the client:
     // the gateway's public origin, never the client's `Host`.
     let public = url::Url::parse(&origin).ok();
@@ -183,6 +184,7 @@ pub async fn prepare(
     let public_base = format!("{origin}{}", route.base);
     let mut state = ProxyState {
         tenant,
+        target,
         route,
         request,
         public_base,
@@ -252,12 +254,7 @@ pub async fn upstream_head(state: &mut ProxyState, upstream: &mut RequestHeader)
     for (name, value) in &state.request.headers {
         upstream.insert_header(name.clone(), value.as_str())?;
     }
-    let target = state
-        .tenant
-        .proxy
-        .as_ref()
-        .ok_or_else(|| Error::explain(InternalError, "no proxy target"))?;
-    upstream.insert_header(http::header::HOST, target.host_header())?;
+    upstream.insert_header(http::header::HOST, state.target.host_header())?;
     // Usually a cached token; the rare fetch runs right here on pingora's runtime.
     match state.tenant.upstream.credential_header().await {
         Ok(Some((name, value))) => upstream.insert_header(name, value)?,

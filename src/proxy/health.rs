@@ -25,11 +25,11 @@ impl BackgroundService for HealthChecks {
             let tenants = self.gateway.tenants();
             let every = tenants
                 .iter()
-                .filter_map(|t| t.proxy.as_ref().map(|p| p.health_check_every))
+                .filter_map(|t| t.mode.proxy_target().map(|p| p.health_check_every))
                 .min()
                 .unwrap_or(Duration::from_secs(5));
             for tenant in tenants.iter() {
-                if let Some(target) = &tenant.proxy {
+                if let Some(target) = tenant.mode.proxy_target() {
                     target
                         .load_balancer()
                         .backends()

@@ -21,17 +21,38 @@ use anyhow::Context;
 use scimitar_scim::discovery::Capabilities;
 use std::sync::Arc;
 
+/// How a tenant is served: answered through its adapter, or proxied to its SCIM target.
+pub enum TenantMode {
+    Translate,
+    /// The target's SCIM endpoint (addresses, load balancing, health checks).
+    Proxy(Arc<ProxyTarget>),
+}
+
+impl TenantMode {
+    pub fn proxy_target(&self) -> Option<&Arc<ProxyTarget>> {
+        match self {
+            TenantMode::Translate => None,
+            TenantMode::Proxy(target) => Some(target),
+        }
+    }
+
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            TenantMode::Translate => Mode::Translate.as_str(),
+            TenantMode::Proxy(_) => Mode::Proxy.as_str(),
+        }
+    }
+}
+
 pub struct Tenant {
     pub name: String,
     pub target: String,
-    pub mode: Mode,
+    pub mode: TenantMode,
     pub route: RouteTemplate,
     host: Option<String>,
     token_hashes: Vec<TokenHash>,
     pub adapter: Arc<Adapter>,
     pub upstream: Arc<UpstreamClient>,
-    /// The target's SCIM endpoint, for proxy-mode tenants.
-    pub proxy: Option<Arc<ProxyTarget>>,
     /// The adapter settings table, ready to hand to scripts.
     /// Shared with every script call (a deep copy per call would cost more than many calls).
     pub settings: Arc<rhai::Map>,
@@ -83,13 +104,14 @@ impl Tenant {
                 http.clone(),
             )?),
         };
-        let proxy = match (
-            config.mode,
-            kept(|a, b| a.upstream == b.upstream && a.mode == b.mode),
-        ) {
-            (Mode::Translate, _) => None,
-            (Mode::Proxy, Some(r)) => r.proxy.clone(),
-            (Mode::Proxy, None) => Some(Arc::new(ProxyTarget::build(&config.upstream)?)),
+        let running_target = kept(|a, b| a.upstream == b.upstream && a.mode == b.mode)
+            .and_then(|r| r.mode.proxy_target().cloned());
+        let mode = match (config.mode, running_target) {
+            (Mode::Translate, _) => TenantMode::Translate,
+            (Mode::Proxy, Some(target)) => TenantMode::Proxy(target),
+            (Mode::Proxy, None) => {
+                TenantMode::Proxy(Arc::new(ProxyTarget::build(&config.upstream)?))
+            }
         };
         let protection = match kept(|a, b| a.limits == b.limits) {
             Some(r) => r.protection.clone(),
@@ -127,13 +149,12 @@ impl Tenant {
         Ok(Arc::new(Self {
             name: config.name.clone(),
             target: config.target.clone(),
-            mode: config.mode,
+            mode,
             route,
             host: config.host.as_ref().map(|h| h.to_ascii_lowercase()),
             token_hashes,
             adapter,
             upstream,
-            proxy,
             settings,
             default_region,
             protection,
