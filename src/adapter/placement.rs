@@ -10,9 +10,9 @@
 //! cannot name statically (`call`, `Fn`, `eval`); a function pointer it holds (a closure, a
 //! `Fn("name")` literal) counts as a call to its target.
 //!
-//! The host guards the rest: a waiting host function reached in place throws
-//! [`super::context::NEEDS_THREAD`], and the call runs again on a script thread — it cannot
-//! have done anything outside the sandbox before it got there.
+//! The host guards the rest: a waiting host function reached in place fails before it waits
+//! (`CallContext::may_wait`), and the call runs again on a script thread — it cannot have
+//! done anything outside the sandbox before it got there.
 
 use rhai::{ASTNode, Expr, FnPtr, Stmt, AST};
 use std::collections::{HashMap, HashSet};

@@ -2,7 +2,6 @@
 //! that `scimitar check` refuses what `scimitar serve` would.
 
 use serde::Deserialize;
-use std::fmt;
 use std::path::Path;
 use std::str::FromStr;
 
@@ -53,12 +52,6 @@ impl TryFrom<String> for StoreUrl {
 
     fn try_from(url: String) -> anyhow::Result<Self> {
         url.parse()
-    }
-}
-
-impl fmt::Display for StoreUrl {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 

@@ -13,7 +13,6 @@ pub use limits::{Protection, Refusal};
 pub use route::{RouteMatch, RouteTemplate};
 
 use crate::adapter::{Adapter, ScriptCache, ScriptShare};
-use crate::auth::TokenHash;
 use crate::config::{Config, Mode, TenantConfig};
 use crate::proxy::ProxyTarget;
 use crate::upstream::UpstreamClient;
@@ -50,7 +49,6 @@ pub struct Tenant {
     pub mode: TenantMode,
     pub route: RouteTemplate,
     host: Option<String>,
-    token_hashes: Vec<TokenHash>,
     pub adapter: Arc<Adapter>,
     pub upstream: Arc<UpstreamClient>,
     /// The adapter settings table, ready to hand to scripts.
@@ -123,7 +121,6 @@ impl Tenant {
             None => Arc::new(ScriptShare::new(script_calls)),
         };
         let route = RouteTemplate::parse(&config.route)?.with_values(&config.route_values)?;
-        let token_hashes = config.auth.token_hashes.clone();
         let settings_json = Config::settings_json(&config.settings);
         let settings = rhai::serde::to_dynamic(&settings_json)
             .ok()
@@ -152,7 +149,6 @@ impl Tenant {
             mode,
             route,
             host: config.host.as_ref().map(|h| h.to_ascii_lowercase()),
-            token_hashes,
             adapter,
             upstream,
             settings,
@@ -173,7 +169,7 @@ impl Tenant {
 
     /// True when `token` is one of this tenant's tokens.
     pub fn accepts_token(&self, token: &str) -> bool {
-        crate::auth::any_matches(&self.token_hashes, token)
+        crate::auth::any_matches(&self.config.auth.token_hashes, token)
     }
 
     fn serves_host(&self, host: Option<&str>) -> bool {
