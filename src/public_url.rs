@@ -14,6 +14,34 @@ pub struct PublicUrl {
     trusted_proxies: Vec<IpNet>,
 }
 
+/// `scheme://authority[/prefix]` of the gateway as a client reaches it: always `http` or
+/// `https`, always with an authority, never a trailing slash (`PublicUrl::origin` builds no
+/// other kind), so its parts are read without parsing it again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin(String);
+
+impl Origin {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn scheme(&self) -> &str {
+        self.0.split_once("://").map_or("http", |(scheme, _)| scheme)
+    }
+
+    /// Host and port as the client wrote them (`scim.example.com`, `[::1]:8080`).
+    pub fn authority(&self) -> &str {
+        let rest = self.0.split_once("://").map_or("", |(_, rest)| rest);
+        rest.split('/').next().unwrap_or_default()
+    }
+}
+
+impl std::fmt::Display for Origin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 /// What one request tells about where it was sent.
 pub struct Arrival<'a> {
     /// The client's address (the connection's peer).
@@ -60,8 +88,12 @@ impl PublicUrl {
             .any(|net| net.contains(&address))
     }
 
-    /// `scheme://authority[/prefix]` for URLs the gateway hands out.
-    pub fn origin(&self, arrival: &Arrival) -> String {
+    /// The origin for URLs the gateway hands out.
+    pub fn origin(&self, arrival: &Arrival) -> Origin {
+        Origin(self.origin_text(arrival))
+    }
+
+    fn origin_text(&self, arrival: &Arrival) -> String {
         if let Some(fixed) = &self.fixed {
             return fixed.clone();
         }
@@ -146,18 +178,30 @@ mod tests {
 
     #[test]
     fn the_configured_url_wins() {
-        let public = public(Some("https://scim.example.com/gw/"), &[]).unwrap();
+        let public = public(Some("https://scim.example.com:8443/gw/"), &[]).unwrap();
+        let origin = public.origin(&arrival("10.0.0.1", Some("http"), Some("evil.example")));
+        assert_eq!(origin.as_str(), "https://scim.example.com:8443/gw");
         assert_eq!(
-            public.origin(&arrival("10.0.0.1", Some("http"), Some("evil.example"))),
-            "https://scim.example.com/gw"
+            (origin.scheme(), origin.authority()),
+            ("https", "scim.example.com:8443")
         );
+    }
+
+    #[test]
+    fn an_origin_names_its_parts() {
+        let public = public(None, &[]).unwrap();
+        let mut at = arrival("10.0.0.1", None, None);
+        at.local = Some("[::1]:8080".parse().unwrap());
+        let origin = public.origin(&at);
+        assert_eq!(origin.as_str(), "http://[::1]:8080");
+        assert_eq!((origin.scheme(), origin.authority()), ("http", "[::1]:8080"));
     }
 
     #[test]
     fn forwarding_headers_count_from_trusted_proxies_only() {
         let public = public(None, &["10.0.0.0/8", "::1"]).unwrap();
         assert_eq!(
-            public.origin(&arrival(
+            public.origin_text(&arrival(
                 "10.1.2.3",
                 Some("https"),
                 Some("scim.example.com")
@@ -165,7 +209,7 @@ mod tests {
             "https://scim.example.com"
         );
         assert_eq!(
-            public.origin(&arrival(
+            public.origin_text(&arrival(
                 "::ffff:10.1.2.3",
                 Some("https, http"),
                 Some("a.example, b")
@@ -173,11 +217,11 @@ mod tests {
             "https://a.example"
         );
         assert_eq!(
-            public.origin(&arrival("192.0.2.1", Some("https"), Some("evil.example"))),
+            public.origin_text(&arrival("192.0.2.1", Some("https"), Some("evil.example"))),
             "http://127.0.0.1:8080"
         );
         assert_eq!(
-            public.origin(&arrival("10.1.2.3", Some("https"), Some("evil.example/x?"))),
+            public.origin_text(&arrival("10.1.2.3", Some("https"), Some("evil.example/x?"))),
             "http://127.0.0.1:8080",
             "a forwarded host that is no authority is ignored"
         );

@@ -16,7 +16,7 @@ use crate::auth::bearer_token;
 use crate::gateway::Gateway;
 use crate::metrics;
 use crate::provisioning::{self, CallLog, Entry, TargetCall};
-use crate::public_url::Arrival;
+use crate::public_url::{Arrival, Origin};
 use crate::scim_api::{Endpoint, Operation, ScimResponse};
 use crate::tenant::{RouteMatch, Routing, Tenant};
 use async_trait::async_trait;
@@ -425,14 +425,14 @@ pub struct Admitted {
     tenant: Arc<Tenant>,
     route: RouteMatch,
     /// `scheme://authority[/prefix]` of the gateway as the client reaches it.
-    origin: String,
+    origin: Origin,
     /// The SCIM endpoint the path names, if any.
     endpoint: Option<Endpoint>,
 }
 
 impl ScimFront {
     /// The gateway's public origin for this request (see `crate::public_url`).
-    fn origin(&self, session: &Session) -> String {
+    fn origin(&self, session: &Session) -> Origin {
         let header = session.req_header();
         let value = |name: &str| header.headers.get(name).and_then(|v| v.to_str().ok());
         self.gateway.public_url.origin(&Arrival {

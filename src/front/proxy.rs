@@ -3,6 +3,7 @@
 
 use crate::gateway::{Gateway, Invocation};
 use crate::provisioning::CallLog;
+use crate::public_url::Origin;
 use crate::proxy::hooks::{self, ProxiedRequest};
 use crate::proxy::ProxyTarget;
 use crate::tenant::{RouteMatch, Tenant};
@@ -118,7 +119,7 @@ pub struct Arriving {
     pub tenant: Arc<Tenant>,
     pub target: Arc<ProxyTarget>,
     pub route: RouteMatch,
-    pub origin: String,
+    pub origin: Origin,
     pub early_body: Option<Bytes>,
 }
 
@@ -148,20 +149,10 @@ pub async fn prepare(
     let header = session.req_header();
     // The standard proxy headers, so that a target can build its own URLs for the client:
     // the gateway's public origin, never the client's `Host`.
-    let public = url::Url::parse(&origin).ok();
-    let mut forwarded: Vec<(String, String)> = public
-        .iter()
-        .flat_map(|url| {
-            let host = match url.port() {
-                Some(port) => format!("{}:{port}", url.host_str().unwrap_or_default()),
-                None => url.host_str().unwrap_or_default().to_string(),
-            };
-            [
-                ("x-forwarded-host".to_string(), host),
-                ("x-forwarded-proto".to_string(), url.scheme().to_string()),
-            ]
-        })
-        .collect();
+    let mut forwarded: Vec<(String, String)> = vec![
+        ("x-forwarded-host".to_string(), origin.authority().to_string()),
+        ("x-forwarded-proto".to_string(), origin.scheme().to_string()),
+    ];
     if let Some(client) = session.client_addr().and_then(|a| a.as_inet()) {
         forwarded.push(("x-forwarded-for".to_string(), client.ip().to_string()));
     }
