@@ -136,7 +136,7 @@ fn run(command: Command) -> anyhow::Result<()> {
             limit,
             format,
         } => {
-            let config = scimitar::config::Config::load_without_secrets(&config)?;
+            let config = scimitar::config::Config::load(&config)?;
             let since = since
                 .as_deref()
                 .map(scimitar::provisioning::parse_since)

@@ -26,7 +26,9 @@ impl Origin {
     }
 
     pub fn scheme(&self) -> &str {
-        self.0.split_once("://").map_or("http", |(scheme, _)| scheme)
+        self.0
+            .split_once("://")
+            .map_or("http", |(scheme, _)| scheme)
     }
 
     /// Host and port as the client wrote them (`scim.example.com`, `[::1]:8080`).
@@ -194,7 +196,10 @@ mod tests {
         at.local = Some("[::1]:8080".parse().unwrap());
         let origin = public.origin(&at);
         assert_eq!(origin.as_str(), "http://[::1]:8080");
-        assert_eq!((origin.scheme(), origin.authority()), ("http", "[::1]:8080"));
+        assert_eq!(
+            (origin.scheme(), origin.authority()),
+            ("http", "[::1]:8080")
+        );
     }
 
     #[test]

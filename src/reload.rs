@@ -197,7 +197,7 @@ fn files_to_watch(gateway: &Gateway, config_path: &Path) -> BTreeSet<PathBuf> {
             .filter_map(|t| t.script_path())
             .map(normalize),
     );
-    if let Ok(config) = Config::load_without_secrets(config_path) {
+    if let Ok(config) = Config::load(config_path) {
         files.extend(watched_files(config_path, &config));
     }
     files

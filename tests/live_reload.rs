@@ -205,6 +205,44 @@ async fn sighup_reloads() {
     assert_eq!(status, 200);
 }
 
+/// A reload reads every secret again: a rotated client secret replaces the running client
+/// (and its cached token), so the next token request uses the new one.
+#[tokio::test]
+async fn a_reload_reads_rotated_secrets() {
+    let e = editable().await;
+    let (status, _) = e.meta.get("/Users?filter=userName+eq+%22x%22").await;
+    assert_eq!(status, 200, "a token is fetched and cached");
+    let config = std::fs::read_to_string(&e.config).unwrap();
+    let secret_file = config
+        .split("client_secret = { file = \"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .map(std::path::PathBuf::from)
+        .expect("the tenant's client secret is in a file");
+    let secret = std::fs::read_to_string(&secret_file).unwrap();
+    let sighup = |meta: &MetaSetup| {
+        let pid = meta.gateway.pid().to_string();
+        let status = std::process::Command::new("kill")
+            .args(["-HUP", &pid])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    };
+
+    std::fs::write(&secret_file, "not-the-secret").unwrap();
+    let before = reloads(&e.meta, "success").await;
+    sighup(&e.meta);
+    wait_for_reloads(&e.meta, "success", before + 1).await;
+    let (status, _) = e.meta.get("/Users?filter=userName+eq+%22x%22").await;
+    assert_ne!(status, 200, "the rotated (wrong) secret is the one in use");
+
+    std::fs::write(&secret_file, secret).unwrap();
+    sighup(&e.meta);
+    wait_for_reloads(&e.meta, "success", before + 2).await;
+    let (status, _) = e.meta.get("/Users?filter=userName+eq+%22x%22").await;
+    assert_eq!(status, 200, "the secret rotated back works again");
+}
+
 /// No reload comes within two seconds (well past the settling time of a real change).
 async fn assert_no_reload_since(meta: &MetaSetup, successes: u64) {
     tokio::time::sleep(Duration::from_secs(2)).await;

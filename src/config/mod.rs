@@ -1,14 +1,14 @@
 //! The one TOML configuration file: its shape, loading and validation.
 //!
-//! Loading resolves every relative path against the config file's folder and every secret
-//! reference against the environment or the file system, so that the rest of the gateway
-//! only ever sees ready-to-use values. Validation that needs more than the file (compiling
+//! Loading resolves every relative path against the config file's folder, so that the rest
+//! of the gateway only ever sees ready-to-use values; secrets stay references until a tenant
+//! is built (`secret.rs`). Validation that needs more than the file (compiling
 //! scripts, parsing route templates) happens when the tenants are built (`src/tenant/`).
 
 mod secret;
 mod store_url;
 
-pub use secret::Secret;
+pub use secret::{Secret, SecretRef};
 pub use store_url::StoreUrl;
 
 use anyhow::{bail, Context};
@@ -353,16 +353,17 @@ fn default_retries() -> u32 {
     2
 }
 
-/// How the gateway authenticates to the target application.
+/// How the gateway authenticates to the target application: as configured, with its secrets
+/// as references (`S = SecretRef`), and as used, with them read (`UpstreamAuth<Secret>`).
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, tag = "kind", rename_all = "snake_case")]
-pub enum UpstreamAuth {
+pub enum UpstreamAuth<S = SecretRef> {
     /// OAuth2 client credentials; the token is cached until shortly before it expires.
     Oauth2ClientCredentials {
         /// Absolute, or relative to the base URL.
         token_url: String,
-        client_id: Secret,
-        client_secret: Secret,
+        client_id: S,
+        client_secret: S,
         #[serde(default)]
         scope: Option<String>,
         /// How the token request is encoded: `form` (RFC 6749) or `json`.
@@ -375,7 +376,7 @@ pub enum UpstreamAuth {
         /// Prefix before the secret, e.g. `"Token "`.
         #[serde(default)]
         prefix: String,
-        value: Secret,
+        value: S,
     },
 }
 
@@ -391,19 +392,6 @@ impl Config {
     /// Reads, parses and resolves a config file. Errors name the file and, for syntax
     /// errors, the line and column.
     pub fn load(path: &Path) -> anyhow::Result<Config> {
-        let mut config = Self::load_without_secrets(path)?;
-        let base = path.parent().unwrap_or(Path::new("."));
-        for tenant in &mut config.tenants {
-            if let Some(auth) = &mut tenant.upstream.auth {
-                auth.resolve_secrets(base)
-                    .with_context(|| format!("tenant {}: upstream auth", tenant.name))?;
-            }
-        }
-        Ok(config)
-    }
-
-    /// The same without reading any secret: for tools that only need the store (`log`).
-    pub fn load_without_secrets(path: &Path) -> anyhow::Result<Config> {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read config file {}", path.display()))?;
         let mut config: Config = toml::from_str(&text).map_err(|e| {
@@ -428,6 +416,9 @@ impl Config {
         for tenant in &mut self.tenants {
             if let Some(script) = tenant.script.as_mut().filter(|s| s.is_relative()) {
                 *script = base.join(&*script);
+            }
+            if let Some(auth) = &mut tenant.upstream.auth {
+                auth.resolve_against(base);
             }
         }
         self.store.url.resolve_against(base);
@@ -494,20 +485,47 @@ impl UpstreamConfig {
     }
 }
 
-impl UpstreamAuth {
-    fn resolve_secrets(&mut self, base: &Path) -> anyhow::Result<()> {
+impl UpstreamAuth<SecretRef> {
+    fn resolve_against(&mut self, base: &Path) {
         match self {
             UpstreamAuth::Oauth2ClientCredentials {
                 client_id,
                 client_secret,
                 ..
             } => {
-                client_id.resolve(base)?;
-                client_secret.resolve(base)?;
+                client_id.resolve_against(base);
+                client_secret.resolve_against(base);
             }
-            UpstreamAuth::Header { value, .. } => value.resolve(base)?,
+            UpstreamAuth::Header { value, .. } => value.resolve_against(base),
         }
-        Ok(())
+    }
+
+    /// The same with every secret read from where it is kept, now.
+    pub fn read(&self) -> anyhow::Result<UpstreamAuth<Secret>> {
+        Ok(match self {
+            UpstreamAuth::Oauth2ClientCredentials {
+                token_url,
+                client_id,
+                client_secret,
+                scope,
+                encoding,
+            } => UpstreamAuth::Oauth2ClientCredentials {
+                token_url: token_url.clone(),
+                client_id: client_id.read().context("client_id")?,
+                client_secret: client_secret.read().context("client_secret")?,
+                scope: scope.clone(),
+                encoding: *encoding,
+            },
+            UpstreamAuth::Header {
+                name,
+                prefix,
+                value,
+            } => UpstreamAuth::Header {
+                name: name.clone(),
+                prefix: prefix.clone(),
+                value: value.read().context("value")?,
+            },
+        })
     }
 }
 

@@ -1,55 +1,97 @@
 //! Secrets in the config: never inline, always a reference to the environment or a file.
 //!
 //! `client_secret = { env = "META_CLIENT_SECRET" }` or `{ file = "secrets/meta" }`. The
-//! resolved value is kept out of `Debug` output so that a logged config never leaks it.
+//! config holds the reference (`SecretRef`); the value is read when a tenant is built
+//! (`serve`, `check`, every reload), into a `Secret` — so no code can hold a secret that was
+//! never read, and tools that need no secret (`scimitar log`) never read one.
 
-use anyhow::{bail, Context};
-use serde::Deserialize;
-use std::path::Path;
+use anyhow::Context;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
 
-/// Equal when both name the same source and resolved to the same value, so that a reload
-/// sees a rotated secret file as a change.
-#[derive(Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Secret {
-    #[serde(default)]
-    env: Option<String>,
-    #[serde(default)]
-    file: Option<String>,
-    #[serde(skip)]
-    value: Option<String>,
+/// Where a secret is read from. A relative file is relative to the config file's folder.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase", deny_unknown_fields)]
+pub enum SecretRef {
+    Env(String),
+    File(PathBuf),
 }
 
-impl Secret {
-    pub(super) fn resolve(&mut self, base: &Path) -> anyhow::Result<()> {
-        let value = match (&self.env, &self.file) {
-            (Some(var), None) => std::env::var(var)
-                .with_context(|| format!("environment variable {var} is not set"))?,
-            (None, Some(file)) => {
-                let path = base.join(file);
-                std::fs::read_to_string(&path)
-                    .with_context(|| format!("cannot read secret file {}", path.display()))?
-                    .trim_end_matches(['\n', '\r'])
-                    .to_string()
+impl SecretRef {
+    pub(super) fn resolve_against(&mut self, base: &Path) {
+        if let SecretRef::File(path) = self {
+            if path.is_relative() {
+                *path = base.join(&*path);
             }
-            _ => bail!("a secret is either {{ env = \"VAR\" }} or {{ file = \"path\" }}"),
-        };
-        self.value = Some(value);
-        Ok(())
+        }
     }
 
-    /// The secret's value; only valid after the config was loaded.
+    /// The secret's value now (a rotated file is read anew).
+    pub fn read(&self) -> anyhow::Result<Secret> {
+        let value = match self {
+            SecretRef::Env(var) => std::env::var(var)
+                .with_context(|| format!("environment variable {var} is not set"))?,
+            SecretRef::File(path) => std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read secret file {}", path.display()))?
+                .trim_end_matches(['\n', '\r'])
+                .to_string(),
+        };
+        Ok(Secret(value))
+    }
+}
+
+/// A secret's value, as read from its `SecretRef`. Kept out of `Debug` output, so that a
+/// logged config or client never leaks it; equal when the values are, so that a reload
+/// sees a rotated secret as a change.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
     pub fn expose(&self) -> &str {
-        self.value.as_deref().unwrap_or_default()
+        &self.0
     }
 }
 
 impl std::fmt::Debug for Secret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match (&self.env, &self.file) {
-            (Some(var), _) => write!(f, "Secret(env {var})"),
-            (_, Some(file)) => write!(f, "Secret(file {file})"),
-            _ => write!(f, "Secret(unset)"),
-        }
+        f.write_str("Secret(redacted)")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_reference_names_one_source() {
+        let read = |text: &str| toml::from_str::<WithSecret>(text).map(|m| m.secret);
+        assert_eq!(
+            read(r#"secret = { env = "X" }"#).unwrap(),
+            SecretRef::Env("X".into())
+        );
+        assert_eq!(
+            read(r#"secret = { file = "s/x" }"#).unwrap(),
+            SecretRef::File("s/x".into())
+        );
+        assert!(read(r#"secret = { env = "X", file = "y" }"#).is_err());
+        assert!(read(r#"secret = "inline-value""#).is_err());
+    }
+
+    #[derive(Deserialize)]
+    struct WithSecret {
+        secret: SecretRef,
+    }
+
+    #[test]
+    fn a_file_is_read_relative_to_the_config_and_never_printed() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("token"), "s3cr3t\n").unwrap();
+        let mut reference = SecretRef::File("token".into());
+        reference.resolve_against(dir.path());
+        let secret = reference.read().unwrap();
+        assert_eq!(secret.expose(), "s3cr3t");
+        assert!(!format!("{secret:?}").contains("s3cr3t"));
+        let missing = SecretRef::Env("SCIMITAR_TEST_NO_SUCH_VARIABLE".into()).read();
+        assert!(format!("{:#}", missing.unwrap_err()).contains("is not set"));
     }
 }

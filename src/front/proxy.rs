@@ -3,9 +3,9 @@
 
 use crate::gateway::{Gateway, Invocation};
 use crate::provisioning::CallLog;
-use crate::public_url::Origin;
 use crate::proxy::hooks::{self, ProxiedRequest};
 use crate::proxy::ProxyTarget;
+use crate::public_url::Origin;
 use crate::tenant::{RouteMatch, Tenant};
 use bytes::{Bytes, BytesMut};
 use pingora::http::{RequestHeader, ResponseHeader};
@@ -150,7 +150,10 @@ pub async fn prepare(
     // The standard proxy headers, so that a target can build its own URLs for the client:
     // the gateway's public origin, never the client's `Host`.
     let mut forwarded: Vec<(String, String)> = vec![
-        ("x-forwarded-host".to_string(), origin.authority().to_string()),
+        (
+            "x-forwarded-host".to_string(),
+            origin.authority().to_string(),
+        ),
         ("x-forwarded-proto".to_string(), origin.scheme().to_string()),
     ];
     if let Some(client) = session.client_addr().and_then(|a| a.as_inet()) {

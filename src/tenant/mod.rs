@@ -86,19 +86,33 @@ impl Tenant {
             Some(script) => scripts.get(script)?,
             None => scripts.empty(),
         };
+        // Secrets are read each time: a rotated secret file or variable is a change.
+        let read_auth = config
+            .upstream
+            .auth
+            .as_ref()
+            .map(|auth| auth.read())
+            .transpose()
+            .context("upstream.auth")?;
         if let Some(running) = running {
-            if running.config == *config && Arc::ptr_eq(&running.adapter, &adapter) {
+            if running.config == *config
+                && Arc::ptr_eq(&running.adapter, &adapter)
+                && running.upstream.has_credentials(&read_auth)
+            {
                 return Ok(running.clone());
             }
         }
         let kept = |same: fn(&TenantConfig, &TenantConfig) -> bool| {
             running.filter(|r| same(&r.config, config))
         };
-        let upstream = match kept(|a, b| a.upstream == b.upstream) {
+        let upstream = match kept(|a, b| a.upstream == b.upstream)
+            .filter(|r| r.upstream.has_credentials(&read_auth))
+        {
             Some(r) => r.upstream.clone(),
             None => Arc::new(UpstreamClient::new(
                 &config.name,
                 &config.upstream,
+                read_auth,
                 http.clone(),
             )?),
         };

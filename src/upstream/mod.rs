@@ -10,7 +10,7 @@
 
 mod oauth;
 
-use crate::config::{UpstreamAuth, UpstreamConfig};
+use crate::config::{Secret, UpstreamAuth, UpstreamConfig};
 use crate::metrics;
 use crate::provisioning::{CallLog, TargetCall};
 use anyhow::Context;
@@ -28,6 +28,9 @@ pub struct UpstreamClient {
     retries: u32,
     max_response_bytes: usize,
     auth: Option<Credentials>,
+    /// The credentials as they were read when the client was built: a reload keeps the
+    /// client (and its cached token) only while they stay the same.
+    read_auth: Option<UpstreamAuth<Secret>>,
     /// The gateway's client, for the token requests of proxy mode (made from pingora's
     /// workers); script calls bring their thread's own to [`UpstreamClient::send`].
     http: reqwest::Client,
@@ -84,9 +87,12 @@ enum Attempt {
 const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 
 impl UpstreamClient {
+    /// A client of `config`'s target, authenticating with `read_auth` (its `auth` with the
+    /// secrets read).
     pub fn new(
         tenant: &str,
         config: &UpstreamConfig,
+        read_auth: Option<UpstreamAuth<Secret>>,
         http: reqwest::Client,
     ) -> anyhow::Result<Self> {
         let first = config
@@ -101,7 +107,7 @@ impl UpstreamClient {
             .map(|h| h.to_ascii_lowercase())
             .collect();
         allowed_hosts.insert(host_port(&base).context("upstream.base_url has no host")?);
-        let auth = match &config.auth {
+        let auth = match &read_auth {
             None => None,
             Some(UpstreamAuth::Oauth2ClientCredentials {
                 token_url,
@@ -142,8 +148,15 @@ impl UpstreamClient {
             retries: config.retries,
             max_response_bytes: config.max_response_bytes,
             auth,
+            read_auth,
             http,
         })
+    }
+
+    /// Whether this client authenticates with these credentials (read from the same
+    /// references, a rotated secret reads differently).
+    pub fn has_credentials(&self, read_auth: &Option<UpstreamAuth<Secret>>) -> bool {
+        self.read_auth == *read_auth
     }
 
     /// Sends a script's request (with retries), recording every attempt in `calls` for
