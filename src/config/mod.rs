@@ -12,12 +12,12 @@ pub use secret::{Secret, SecretRef};
 pub use store_url::StoreUrl;
 
 use anyhow::{bail, Context};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
     #[serde(default)]
@@ -32,7 +32,7 @@ pub struct Config {
     pub tenants: Vec<TenantConfig>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ServerConfig {
     /// SCIM listener (the front door): an IP address and port.
@@ -73,7 +73,7 @@ impl Default for ServerConfig {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct StoreConfig {
     /// `sqlite://path/to/file.db` (created when missing) or `postgres://…`.
@@ -93,7 +93,7 @@ impl Default for StoreConfig {
 }
 
 /// The provisioning log: every SCIM operation, kept in the store for `scimitar log`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ProvisioningLogConfig {
     pub enabled: bool,
@@ -114,7 +114,7 @@ impl Default for ProvisioningLogConfig {
 }
 
 /// Limits applied to every request and every script run.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Limits {
     /// Largest request body accepted, in bytes (larger: SCIM 413).
@@ -169,7 +169,7 @@ impl Default for Limits {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Mode {
     /// The tenant's script implements SCIM operations against the target's native API.
@@ -187,7 +187,7 @@ impl Mode {
     }
 }
 
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct TenantConfig {
     /// Unique name, used in metrics labels and logs.
@@ -226,7 +226,7 @@ pub struct TenantConfig {
 /// `[tenants.index]`: which attributes of which resources the gateway indexes, and how fresh
 /// the index must be. A kind left out is not indexed; `users = []` counts users only (for
 /// an honest `totalResults` from a target that cannot count).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct IndexConfig {
     /// Attribute paths of users (`userName`, `externalId`, `emails.value`, …).
@@ -247,6 +247,19 @@ pub struct IndexConfig {
     pub pages_per_sec: u32,
 }
 
+impl Default for IndexConfig {
+    /// Nothing indexed, the passes' defaults.
+    fn default() -> Self {
+        Self {
+            users: None,
+            groups: None,
+            fresh_secs: default_fresh_secs(),
+            page_size: default_index_page_size(),
+            pages_per_sec: default_pages_per_sec(),
+        }
+    }
+}
+
 fn default_fresh_secs() -> u64 {
     900
 }
@@ -261,7 +274,7 @@ fn default_pages_per_sec() -> u32 {
 
 /// What the tenant's target stores beyond the core schemas, for `/Schemas` and
 /// `/ResourceTypes` to tell clients the truth.
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct TenantSchema {
     /// Extension schemas of User (e.g. the enterprise extension) the adapter maps.
@@ -278,7 +291,7 @@ pub struct TenantSchema {
     pub custom: Vec<CustomSchemaConfig>,
 }
 
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct CustomSchemaConfig {
     pub urn: String,
@@ -288,7 +301,7 @@ pub struct CustomSchemaConfig {
 }
 
 /// A tenant's own protection; absent values mean no limit.
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct TenantLimits {
     /// Sustained requests per second (token bucket).
@@ -299,14 +312,14 @@ pub struct TenantLimits {
     pub max_concurrent: Option<usize>,
 }
 
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct TenantAuth {
     /// Accepted bearer tokens as `sha256:<hex>` hashes (`scimitar token` makes them).
     pub token_hashes: Vec<crate::auth::TokenHash>,
 }
 
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct UpstreamConfig {
     /// Base URL that relative paths in scripts are joined to (translate mode), or the
@@ -336,6 +349,22 @@ pub struct UpstreamConfig {
     pub max_response_bytes: usize,
 }
 
+impl Default for UpstreamConfig {
+    /// No address yet, the defaults of every setting.
+    fn default() -> Self {
+        Self {
+            base_url: None,
+            base_urls: Vec::new(),
+            health_check_secs: default_health_check_secs(),
+            allowed_hosts: Vec::new(),
+            timeout_secs: default_upstream_timeout(),
+            retries: default_retries(),
+            auth: None,
+            max_response_bytes: default_max_response_bytes(),
+        }
+    }
+}
+
 fn default_max_response_bytes() -> usize {
     // A native page of 50,000 users fits (the directory index reads such pages).
     64 * 1024 * 1024
@@ -355,7 +384,7 @@ fn default_retries() -> u32 {
 
 /// How the gateway authenticates to the target application: as configured, with its secrets
 /// as references (`S = SecretRef`), and as used, with them read (`UpstreamAuth<Secret>`).
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, tag = "kind", rename_all = "snake_case")]
 pub enum UpstreamAuth<S = SecretRef> {
     /// OAuth2 client credentials; the token is cached until shortly before it expires.
@@ -380,7 +409,7 @@ pub enum UpstreamAuth<S = SecretRef> {
     },
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum TokenEncoding {
     #[default]
@@ -539,5 +568,30 @@ fn describe_toml_error(text: &str, error: &toml::de::Error) -> String {
             format!("line {line}, column {column}: {}", error.message())
         }
         None => error.message().to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A config written out as TOML reads back as the same config: tests and the demo build
+    /// configs as values and write them with serde.
+    #[test]
+    fn every_bundled_config_reads_back_as_written() {
+        let adapters = Path::new(env!("CARGO_MANIFEST_DIR")).join("adapters");
+        for file in std::fs::read_dir(&adapters).unwrap() {
+            let path = file.unwrap().path();
+            if path.extension().is_none_or(|e| e != "toml") {
+                continue;
+            }
+            let config = Config::load(&path).unwrap();
+            let written = toml::to_string(&config).unwrap();
+            let read: Config = toml::from_str(&written).unwrap();
+            assert_eq!(read.tenants, config.tenants, "{}", path.display());
+            assert_eq!(read.server.listen, config.server.listen);
+            assert_eq!(read.store.url, config.store.url);
+            assert!(!read.tenants.is_empty(), "{}", path.display());
+        }
     }
 }

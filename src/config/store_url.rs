@@ -1,14 +1,14 @@
 //! `store.url`, known to name a store the gateway can open once the config has parsed, so
 //! that `scimitar check` refuses what `scimitar serve` would.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::path::Path;
 use std::str::FromStr;
 
 /// A SQLite file (`sqlite://path`, created when missing) or a PostgreSQL database
 /// (`postgres://…`), as the URL sqlx connects with.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(try_from = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub enum StoreUrl {
     Sqlite(String),
     Postgres(String),
@@ -43,6 +43,14 @@ impl FromStr for StoreUrl {
             Ok(StoreUrl::Sqlite(url.to_string()))
         } else {
             anyhow::bail!("store.url must start with sqlite:// or postgres://, not {url:?}")
+        }
+    }
+}
+
+impl From<StoreUrl> for String {
+    fn from(url: StoreUrl) -> String {
+        match url {
+            StoreUrl::Sqlite(url) | StoreUrl::Postgres(url) => url,
         }
     }
 }

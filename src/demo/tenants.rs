@@ -1,12 +1,17 @@
-//! The demo's tenants: one config section and one printed line each, written by one builder
-//! from what differs between targets (route, script, upstream, settings).
+//! The demo's tenants: one config section and one printed line each, built as config values
+//! by one builder from what differs between targets (route, script, upstream, settings).
 
 use super::write_secret;
 use crate::auth::generate_token;
+use crate::config::{
+    CustomSchemaConfig, IndexConfig, Mode, SecretRef, TenantAuth, TenantConfig, TenantSchema,
+    TokenEncoding, UpstreamAuth, UpstreamConfig,
+};
 use anyhow::Context;
 use scimitar_testbeds::Testbed;
 use serde_json::json;
-use std::path::Path;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 
 /// The adapters bundled into the binary, so that the demo runs from anywhere.
 const META_NETWORKS_SCRIPT: &str = include_str!("../../adapters/meta-networks.rhai");
@@ -21,24 +26,24 @@ const MEDIUS: &str = "urn:ietf:params:scim:schemas:extension:medius:2.0:User";
 
 /// One demo tenant: its config section and the line printed for it.
 pub(super) struct DemoTenant {
-    pub toml: String,
+    pub config: TenantConfig,
     pub line: serde_json::Value,
 }
 
 /// What makes one tenant different from the others.
 struct Spec<'a> {
     name: &'a str,
-    mode: &'a str,
+    mode: Mode,
     /// Route template, and the SCIM URL printed for it (the route with its parameters set).
     route: &'a str,
-    /// `route_values` of the tenant (an inline table), if its parameters are limited.
-    route_values: Option<String>,
+    /// The values the route's parameters may take, if they are limited.
+    route_values: BTreeMap<String, Vec<String>>,
     scim_path: String,
     script: (&'a str, &'a str),
-    /// `[tenants.upstream]` and `[tenants.upstream.auth]`.
-    upstream: String,
-    /// Settings and schema sections.
-    extra: String,
+    upstream: UpstreamConfig,
+    settings: toml::Table,
+    schema: TenantSchema,
+    index: Option<IndexConfig>,
 }
 
 fn tenant(
@@ -50,48 +55,55 @@ fn tenant(
     let (file, source) = spec.script;
     std::fs::write(data_dir.join("adapters").join(file), source)?;
     let (token, hash) = generate_token();
-    let toml = format!(
-        "[[tenants]]\nname = \"{name}\"\ntarget = \"{target}\"\nmode = \"{mode}\"\nroute = \"{route}\"\n\
-         {route_values}script = \"adapters/{file}\"\nauth = {{ token_hashes = [\"{hash}\"] }}\n\n{upstream}\n{extra}",
-        route_values = spec
-            .route_values
-            .map(|values| format!("route_values = {values}\n"))
-            .unwrap_or_default(),
-        name = spec.name,
-        target = testbed.name,
-        mode = spec.mode,
-        route = spec.route,
-        upstream = spec.upstream,
-        extra = spec.extra,
-    );
+    let config = TenantConfig {
+        name: spec.name.to_string(),
+        target: testbed.name.to_string(),
+        mode: spec.mode,
+        route: spec.route.to_string(),
+        host: None,
+        route_values: spec.route_values,
+        script: Some(PathBuf::from("adapters").join(file)),
+        auth: TenantAuth {
+            token_hashes: vec![hash],
+        },
+        upstream: spec.upstream,
+        settings: spec.settings,
+        limits: Default::default(),
+        schema: spec.schema,
+        index: spec.index,
+    };
     let line = json!({
         "tenant": spec.name,
         "target": testbed.name,
-        "mode": spec.mode,
+        "mode": spec.mode.as_str(),
         "scim_url": format!("{gateway_url}{}", spec.scim_path),
         "token": token,
         "testbed_url": testbed.url,
         "testbed_credentials": testbed.credentials,
     });
-    Ok(DemoTenant { toml, line })
+    Ok(DemoTenant { config, line })
 }
 
-/// An upstream reached with OAuth client credentials read from the secret files.
+/// An upstream reached with OAuth client credentials read from the secret files
+/// `<secrets>.client_id` and `<secrets>.client_secret`.
 fn oauth_upstream(
     base_url: &str,
     secrets: &str,
     token_url: &str,
-    encoding: &str,
+    encoding: TokenEncoding,
     scope: Option<&str>,
-) -> String {
-    let scope = scope
-        .map(|s| format!("scope = \"{s}\"\n"))
-        .unwrap_or_default();
-    format!(
-        "[tenants.upstream]\nbase_url = \"{base_url}\"\n\n[tenants.upstream.auth]\n\
-         kind = \"oauth2_client_credentials\"\ntoken_url = \"{token_url}\"\nencoding = \"{encoding}\"\n{scope}\
-         client_id = {{ file = \"{secrets}.client_id\" }}\nclient_secret = {{ file = \"{secrets}.client_secret\" }}\n"
-    )
+) -> UpstreamConfig {
+    UpstreamConfig {
+        base_url: Some(base_url.to_string()),
+        auth: Some(UpstreamAuth::Oauth2ClientCredentials {
+            token_url: token_url.to_string(),
+            client_id: SecretRef::File(format!("{secrets}.client_id").into()),
+            client_secret: SecretRef::File(format!("{secrets}.client_secret").into()),
+            scope: scope.map(str::to_string),
+            encoding,
+        }),
+        ..UpstreamConfig::default()
+    }
 }
 
 /// An upstream reached with a static header whose secret part is in a secret file.
@@ -100,12 +112,39 @@ fn header_upstream(
     header: &str,
     prefix: &str,
     secret_file: &str,
-    more: &str,
-) -> String {
-    format!(
-        "[tenants.upstream]\nbase_url = \"{base_url}\"\n{more}\n[tenants.upstream.auth]\nkind = \"header\"\n\
-         name = \"{header}\"\nprefix = \"{prefix}\"\nvalue = {{ file = \"{secret_file}\" }}\n"
-    )
+) -> UpstreamConfig {
+    UpstreamConfig {
+        base_url: Some(base_url.to_string()),
+        auth: Some(UpstreamAuth::Header {
+            name: header.to_string(),
+            prefix: prefix.to_string(),
+            value: SecretRef::File(secret_file.into()),
+        }),
+        ..UpstreamConfig::default()
+    }
+}
+
+/// The adapter's settings table.
+fn settings(pairs: &[(&str, &str)]) -> toml::Table {
+    pairs
+        .iter()
+        .map(|(name, value)| (name.to_string(), toml::Value::String(value.to_string())))
+        .collect()
+}
+
+fn strings(items: &[&str]) -> Vec<String> {
+    items.iter().map(|s| s.to_string()).collect()
+}
+
+/// The gateway's index of users (these attributes) and, when `groups` is given, of groups.
+fn index(users: &[&str], groups: Option<&[&str]>, page_size: Option<usize>) -> Option<IndexConfig> {
+    let defaults = IndexConfig::default();
+    Some(IndexConfig {
+        users: Some(strings(users)),
+        groups: groups.map(strings),
+        page_size: page_size.unwrap_or(defaults.page_size),
+        ..defaults
+    })
 }
 
 /// Meta Networks' native API in translate mode, at Meta's own URL shape.
@@ -124,24 +163,29 @@ pub(super) fn meta_networks(
         testbed,
         Spec {
             name: "meta-networks",
-            mode: "translate",
+            mode: Mode::Translate,
             route: "/meta-networks/v1/scim/{idp_id}",
-            route_values: Some(format!("{{ idp_id = {} }}", json!(idp_ids))),
+            route_values: BTreeMap::from([("idp_id".to_string(), idp_ids.to_vec())]),
             scim_path: format!("/meta-networks/v1/scim/{idp_id}"),
             script: ("meta-networks.rhai", META_NETWORKS_SCRIPT),
-            upstream: oauth_upstream(
-                &testbed.url,
-                "meta-networks",
-                "/v1/oauth/token",
-                "json",
-                None,
-            ),
-            extra: format!(
-                "[tenants.settings]\ndefault_region = \"US\"\n\n\
-             [tenants.schema]\nrequired = [\"name.givenName\", \"name.familyName\"]\n\n\
-             [tenants.index]\nusers = []\ngroups = []\n"
-            ),
+            upstream: meta_upstream(testbed),
+            settings: settings(&[("default_region", "US")]),
+            schema: TenantSchema {
+                required: strings(&["name.givenName", "name.familyName"]),
+                ..TenantSchema::default()
+            },
+            index: index(&[], Some(&[]), None),
         },
+    )
+}
+
+fn meta_upstream(testbed: &Testbed) -> UpstreamConfig {
+    oauth_upstream(
+        &testbed.url,
+        "meta-networks",
+        "/v1/oauth/token",
+        TokenEncoding::Json,
+        None,
     )
 }
 
@@ -162,19 +206,15 @@ pub(super) fn meta_networks_scim(
         testbed,
         Spec {
             name: "meta-networks-scim",
-            mode: "proxy",
+            mode: Mode::Proxy,
             route: "/meta-networks-scim",
-            route_values: None,
+            route_values: BTreeMap::new(),
             scim_path: "/meta-networks-scim".into(),
             script: ("meta-networks-scim.rhai", META_NETWORKS_SCIM_SCRIPT),
-            upstream: oauth_upstream(
-                &testbed.url,
-                "meta-networks",
-                "/v1/oauth/token",
-                "json",
-                None,
-            ),
-            extra: format!("[tenants.settings]\ndefault_region = \"US\"\nidp_id = \"{idp_id}\"\n"),
+            upstream: meta_upstream(testbed),
+            settings: settings(&[("default_region", "US"), ("idp_id", idp_id)]),
+            schema: TenantSchema::default(),
+            index: None,
         },
     )
 }
@@ -191,23 +231,46 @@ pub(super) fn mediusflow(
         .as_str()
         .context("the MediusFlow testbed has no tenant")?;
     let base_url = format!("{}/{medius_tenant}/", testbed.url);
-    tenant(data_dir, gateway_url, testbed, Spec {
-        name: "mediusflow",
-        mode: "translate",
-        route: "/mediusflow",
-        route_values: None,
-        scim_path: "/mediusflow".into(),
-        script: ("mediusflow.rhai", MEDIUSFLOW_SCRIPT),
-        upstream: oauth_upstream(&base_url, "mediusflow", "api/connect/token", "form", Some("Integration")),
-        extra: format!(
-            "[tenants.settings]\ndefault_configuration = \"Default\"\n\n\
-             [tenants.schema]\nuser_extensions = [\"{ENTERPRISE}\", \"{MEDIUS}\"]\n\n\
-             [[tenants.schema.custom]]\nurn = \"{MEDIUS}\"\nname = \"MediusUser\"\n\
-             attributes = [\"configurationFilter\", \"identityProvider\", \"nameIdentifier\", \"customFieldText1\", \
-             \"customFieldText2\", \"customFieldText3\", \"customFieldText4\", \"customFieldText5\"]\n\n\
-             [tenants.index]\nusers = [\"externalId\", \"emails.value\"]\n"
-        ),
-    })
+    tenant(
+        data_dir,
+        gateway_url,
+        testbed,
+        Spec {
+            name: "mediusflow",
+            mode: Mode::Translate,
+            route: "/mediusflow",
+            route_values: BTreeMap::new(),
+            scim_path: "/mediusflow".into(),
+            script: ("mediusflow.rhai", MEDIUSFLOW_SCRIPT),
+            upstream: oauth_upstream(
+                &base_url,
+                "mediusflow",
+                "api/connect/token",
+                TokenEncoding::Form,
+                Some("Integration"),
+            ),
+            settings: settings(&[("default_configuration", "Default")]),
+            schema: TenantSchema {
+                user_extensions: strings(&[ENTERPRISE, MEDIUS]),
+                custom: vec![CustomSchemaConfig {
+                    urn: MEDIUS.to_string(),
+                    name: "MediusUser".to_string(),
+                    attributes: strings(&[
+                        "configurationFilter",
+                        "identityProvider",
+                        "nameIdentifier",
+                        "customFieldText1",
+                        "customFieldText2",
+                        "customFieldText3",
+                        "customFieldText4",
+                        "customFieldText5",
+                    ]),
+                }],
+                ..TenantSchema::default()
+            },
+            index: index(&["externalId", "emails.value"], None, None),
+        },
+    )
 }
 
 /// Maptician: users only, the API token as a bearer header.
@@ -223,9 +286,9 @@ pub(super) fn maptician(
         testbed,
         Spec {
             name: "maptician",
-            mode: "translate",
+            mode: Mode::Translate,
             route: "/maptician",
-            route_values: None,
+            route_values: BTreeMap::new(),
             scim_path: "/maptician".into(),
             script: ("maptician.rhai", MAPTICIAN_SCRIPT),
             upstream: header_upstream(
@@ -233,12 +296,13 @@ pub(super) fn maptician(
                 "Authorization",
                 "Bearer ",
                 "maptician.api_token",
-                "",
             ),
-            extra: format!(
-                "[tenants.schema]\nuser_extensions = [\"{ENTERPRISE}\"]\n\n\
-                 [tenants.index]\nusers = [\"userName\", \"externalId\", \"emails.value\"]\n"
-            ),
+            settings: toml::Table::new(),
+            schema: TenantSchema {
+                user_extensions: strings(&[ENTERPRISE]),
+                ..TenantSchema::default()
+            },
+            index: index(&["userName", "externalId", "emails.value"], None, None),
         },
     )
 }
@@ -251,17 +315,29 @@ pub(super) fn rhombus(
     testbed: &Testbed,
 ) -> anyhow::Result<DemoTenant> {
     write_credentials(data_dir, testbed, &["api_key"])?;
-    tenant(data_dir, gateway_url, testbed, Spec {
-        name: "rhombus",
-        mode: "translate",
-        route: "/rhombus",
-        route_values: None,
-        scim_path: "/rhombus".into(),
-        script: ("rhombus.rhai", RHOMBUS_SCRIPT),
-        upstream: header_upstream(&testbed.url, "x-auth-apikey", "", "rhombus.api_key", "retries = 3\n"),
-        extra: "[tenants.schema]\nrequired = [\"name.givenName\", \"name.familyName\", \"roles\"]\n\n\
-                [tenants.index]\nusers = [\"userName\"]\npage_size = 50000\n".into(),
-    })
+    tenant(
+        data_dir,
+        gateway_url,
+        testbed,
+        Spec {
+            name: "rhombus",
+            mode: Mode::Translate,
+            route: "/rhombus",
+            route_values: BTreeMap::new(),
+            scim_path: "/rhombus".into(),
+            script: ("rhombus.rhai", RHOMBUS_SCRIPT),
+            upstream: UpstreamConfig {
+                retries: 3,
+                ..header_upstream(&testbed.url, "x-auth-apikey", "", "rhombus.api_key")
+            },
+            settings: toml::Table::new(),
+            schema: TenantSchema {
+                required: strings(&["name.givenName", "name.familyName", "roles"]),
+                ..TenantSchema::default()
+            },
+            index: index(&["userName"], None, Some(50_000)),
+        },
+    )
 }
 
 /// MX3's one SCIM URL for every organisation: a tenant per organisation of the testbed, all
@@ -291,15 +367,15 @@ pub(super) fn mx3(
             testbed,
             Spec {
                 name: &name,
-                mode: "translate",
+                mode: Mode::Translate,
                 route: "/mx3",
-                route_values: None,
+                route_values: BTreeMap::new(),
                 scim_path: "/mx3".into(),
                 script: ("mx3.rhai", MX3_SCRIPT),
-                upstream: header_upstream(&testbed.url, "Authorization", "Token ", &key_file, ""),
-                extra:
-                    "[tenants.index]\nusers = [\"userName\", \"externalId\"]\npage_size = 50000\n"
-                        .into(),
+                upstream: header_upstream(&testbed.url, "Authorization", "Token ", &key_file),
+                settings: toml::Table::new(),
+                schema: TenantSchema::default(),
+                index: index(&["userName", "externalId"], None, Some(50_000)),
             },
         )?;
         demo.line["testbed_credentials"] = json!({ "api_key": key });
