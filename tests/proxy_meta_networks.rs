@@ -197,6 +197,40 @@ async fn target_failures_are_retryable_scim_errors() {
     assert!(status.is_server_error(), "{status} {body}");
 }
 
+/// The target's own 413 and 504 reach the client as they are and are no refusal of the
+/// gateway's; the gateway's own deadline is.
+#[tokio::test]
+async fn a_targets_own_refusals_are_not_counted_as_the_gateways() {
+    let m = meta_scim_setup().await;
+    let (status, _) = m.send(Method::GET, "/Users", None).await;
+    assert_eq!(status, 200);
+    for status in [413, 504] {
+        m.inject_fault(json!({"status": status, "count": 1})).await;
+        let (answered, _) = m.send(Method::GET, "/Users", None).await;
+        assert_eq!(answered, status);
+    }
+    let rejected = |text: &str, reason: &str| {
+        text.lines()
+            .find(|l| {
+                l.starts_with(&format!(
+                    "scimitar_rejected_requests_total{{reason=\"{reason}\",tenant=\"meta-scim\"}}"
+                ))
+            })
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    let metrics = m.gateway.metrics().await;
+    assert_eq!(rejected(&metrics, "body_too_large"), 0, "{metrics}");
+    assert_eq!(rejected(&metrics, "deadline"), 0, "{metrics}");
+
+    m.inject_fault(json!({"delay_ms": 5000, "count": 1})).await;
+    let (status, body) = m.send(Method::GET, "/Users", None).await;
+    assert_scim_error(status, &body, 504, None);
+    let metrics = m.gateway.metrics().await;
+    assert_eq!(rejected(&metrics, "deadline"), 1, "{metrics}");
+}
+
 /// Every PATCH form of Entra's (shared/entra.md) through the proxy: each is answered 2xx and
 /// leaves the native user as translate mode would, or is a SCIM error that changed nothing.
 #[tokio::test]

@@ -284,7 +284,15 @@ impl ProxyHttp for ScimFront {
             self.gateway.request_ended();
         }
         let status = session.response_written().map_or(0, |r| r.status.as_u16());
-        count_rejection(ctx, status);
+        // A target's own answer passed on (its 413 or 504 included) is no refusal of the
+        // gateway's; a refusal while proxying was counted where the gateway answered.
+        let relayed = ctx
+            .proxy
+            .as_ref()
+            .is_some_and(|state| state.upstream_status.is_some());
+        if !relayed {
+            count_rejection(ctx, status);
+        }
         let tenant = ctx.tenant.as_deref().unwrap_or("none");
         let op = ctx.operation;
         let elapsed = ctx.started.elapsed();
