@@ -210,6 +210,20 @@ async fn users(costs: &mut Costs, setup: &Setup, attributes: &[(&str, &str)]) ->
         );
         assert_eq!(body["Resources"].as_array().unwrap().len(), 100);
     }
+    // A page asked larger than discovery's filter.maxResults is never larger than it (it
+    // may be smaller: a server answers fewer than asked, and says so in itemsPerPage).
+    let (_, config) = setup.get("/ServiceProviderConfig").await;
+    let most = config["filter"]["maxResults"].as_u64().unwrap();
+    let (status, body) = setup
+        .get(&format!("/Users?startIndex=1&count={}", most * 5))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let returned = body["Resources"].as_array().unwrap().len() as u64;
+    assert!(
+        returned > 0 && returned <= most,
+        "{returned} of at most {most}"
+    );
+    assert_eq!(body["itemsPerPage"], returned);
     id
 }
 

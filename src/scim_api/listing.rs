@@ -89,8 +89,7 @@ impl Resources<'_> {
     /// The page size: what the client asked, within what discovery declares
     /// (`filter.maxResults`).
     fn page_size(&self, query: &ListQuery) -> usize {
-        let most = self.call.tenant.capabilities.filter_max_results;
-        query.count.map_or(most, |c| c.min(most))
+        query.capped_count(self.call.tenant.capabilities.filter_max_results)
     }
 
     /// Every resource of `items` (as the adapter answered them) the whole filter matches.
