@@ -10,6 +10,7 @@ pub mod adapter;
 pub mod admin;
 pub mod auth;
 pub mod config;
+#[cfg(feature = "demo")]
 pub mod demo;
 pub mod directory;
 pub mod front;

@@ -1,6 +1,5 @@
 //! The `scimitar` command: serve, check, token, demo, testbed.
 
-use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
@@ -63,6 +62,7 @@ enum Command {
     /// Make a new bearer token for a tenant: the token for Entra, the hash for the config.
     Token,
     /// Run the gateway with bundled testbeds and a generated config, for trying it out.
+    #[cfg(feature = "demo")]
     Demo {
         /// Port of the SCIM listener (0 picks a free one).
         #[arg(long, default_value_t = 8080)]
@@ -76,6 +76,7 @@ enum Command {
         data_dir: Option<PathBuf>,
     },
     /// Run one target application's testbed on its own.
+    #[cfg(feature = "demo")]
     Testbed {
         #[arg(value_enum)]
         target: scimitar::demo::TestbedKind,
@@ -156,6 +157,7 @@ fn run(command: Command) -> anyhow::Result<()> {
             eprintln!("Give the token to Entra (Secret Token); put the hash in the tenant's auth.token_hashes.");
             Ok(())
         }
+        #[cfg(feature = "demo")]
         Command::Demo {
             port,
             admin_port,
@@ -166,8 +168,9 @@ fn run(command: Command) -> anyhow::Result<()> {
                 admin_port,
                 data_dir,
             };
-            scimitar::demo::run(options).context("demo failed")
+            scimitar::demo::run(options).map_err(|e| e.context("demo failed"))
         }
+        #[cfg(feature = "demo")]
         Command::Testbed { target, port } => scimitar::demo::run_testbed(target, port),
     }
 }
