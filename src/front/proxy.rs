@@ -37,6 +37,23 @@ const HOP_HEADERS: &[&str] = &[
     "upgrade",
 ];
 
+/// How the client's body goes to the target.
+enum RequestBody {
+    /// As it comes (no body hook, or no body).
+    Stream,
+    /// Read whole in the header phase (small enough for pingora's retry buffer), rewritten
+    /// by `on_request_body` if there is one: sent with an exact `Content-Length` (HTTP/1.0
+    /// servers cannot read chunked bodies) in place of the one pingora replays.
+    Prepared(Bytes),
+    /// `on_request_body` on a large body: held back here until whole, then sent chunked.
+    HeldBack(BytesMut),
+}
+
+struct HeldResponse {
+    head: serde_json::Value,
+    body: BytesMut,
+}
+
 /// What a proxied request carries through pingora's phases.
 pub struct ProxyState {
     pub tenant: Arc<Tenant>,
@@ -48,13 +65,10 @@ pub struct ProxyState {
     public_base: String,
     /// Addresses already tried (failover skips them).
     pub tried: Vec<SocketAddr>,
-    /// `on_request_body` on a large body: held back here until whole, then sent chunked.
-    request_body: Option<BytesMut>,
-    /// `on_request_body` on a small body: already rewritten in the header phase, so the
-    /// target gets an exact `Content-Length` (HTTP/1.0 servers cannot read chunked bodies).
-    prepared_body: Option<Bytes>,
-    response_body: Option<BytesMut>,
-    response_head: serde_json::Value,
+    request_body: RequestBody,
+    /// With `on_response_body`: the answer's head as the hooks saw it, and its body held
+    /// back until whole.
+    held_response: Option<HeldResponse>,
     body_bytes: usize,
     /// When the client's body must have arrived.
     body_deadline: Instant,
@@ -183,10 +197,8 @@ pub async fn prepare(
         request,
         public_base,
         tried: Vec::new(),
-        request_body: None,
-        prepared_body: None,
-        response_body: None,
-        response_head: serde_json::Value::Null,
+        request_body: RequestBody::Stream,
+        held_response: None,
         body_bytes: 0,
         response_bytes: 0,
         body_deadline,
@@ -211,17 +223,21 @@ pub async fn prepare(
     let body_hook = state.has_hook(hooks::ON_REQUEST_BODY, 2);
     match early_body {
         Some(whole) if body_hook => {
-            state.prepared_body =
-                Some(run_request_body_hook(gateway, &state, started, whole).await?);
+            state.request_body = RequestBody::Prepared(
+                run_request_body_hook(gateway, &state, started, whole).await?,
+            );
         }
-        Some(whole) => state.prepared_body = Some(whole),
+        Some(whole) => state.request_body = RequestBody::Prepared(whole),
         None if body_hook && declared.is_some_and(|len| len > 0) => {
-            state.request_body = Some(BytesMut::new());
+            state.request_body = RequestBody::HeldBack(BytesMut::new());
         }
         None => {}
     }
     if state.has_hook(hooks::ON_RESPONSE_BODY, 3) {
-        state.response_body = Some(BytesMut::new());
+        state.held_response = Some(HeldResponse {
+            head: serde_json::Value::Null,
+            body: BytesMut::new(),
+        });
     }
     Ok(state)
 }
@@ -262,14 +278,16 @@ pub async fn upstream_head(state: &mut ProxyState, upstream: &mut RequestHeader)
             ));
         }
     }
-    if let Some(prepared) = &state.prepared_body {
-        upstream.remove_header(&http::header::TRANSFER_ENCODING);
-        upstream.insert_header(http::header::CONTENT_LENGTH, prepared.len().to_string())?;
-    } else if state.request_body.is_some()
-        && upstream.headers.contains_key(http::header::CONTENT_LENGTH)
-    {
-        upstream.remove_header(&http::header::CONTENT_LENGTH);
-        upstream.insert_header(http::header::TRANSFER_ENCODING, "chunked")?;
+    match &state.request_body {
+        RequestBody::Prepared(prepared) => {
+            upstream.remove_header(&http::header::TRANSFER_ENCODING);
+            upstream.insert_header(http::header::CONTENT_LENGTH, prepared.len().to_string())?;
+        }
+        RequestBody::HeldBack(_) if upstream.headers.contains_key(http::header::CONTENT_LENGTH) => {
+            upstream.remove_header(&http::header::CONTENT_LENGTH);
+            upstream.insert_header(http::header::TRANSFER_ENCODING, "chunked")?;
+        }
+        RequestBody::HeldBack(_) | RequestBody::Stream => {}
     }
     state.upstream_started = Some(Instant::now());
     Ok(())
@@ -284,9 +302,14 @@ pub async fn request_body(
     body: &mut Option<Bytes>,
     end_of_stream: bool,
 ) -> Result<()> {
-    if state.prepared_body.is_some() {
-        // The replayed original (or nothing) gives way to the body rewritten earlier.
-        *body = state.prepared_body.take();
+    if matches!(state.request_body, RequestBody::Prepared(_)) {
+        // The replayed original (or nothing) gives way to the body prepared earlier; what
+        // pingora sends after it (nothing) streams.
+        if let RequestBody::Prepared(prepared) =
+            std::mem::replace(&mut state.request_body, RequestBody::Stream)
+        {
+            *body = Some(prepared);
+        }
         return Ok(());
     }
     if !end_of_stream && Instant::now() > state.body_deadline {
@@ -298,7 +321,7 @@ pub async fn request_body(
             return Err(fail_locally(state, body_too_large(gateway)));
         }
     }
-    let Some(buffer) = state.request_body.as_mut() else {
+    let RequestBody::HeldBack(buffer) = &mut state.request_body else {
         return Ok(());
     };
     if let Some(chunk) = body.as_mut() {
@@ -350,7 +373,7 @@ pub async fn response_head(
     refuse_unsafe_answer(state, response)?;
     // The hooks see the head as the target sent it; without hooks nothing needs a copy.
     let on_response = state.has_hook(hooks::ON_RESPONSE, 2);
-    let hooked = on_response || state.response_body.is_some();
+    let hooked = on_response || state.held_response.is_some();
     let headers: Vec<(String, String)> = if hooked {
         response
             .headers
@@ -361,13 +384,15 @@ pub async fn response_head(
         Vec::new()
     };
     rewrite_location(state, response)?;
-    if hooked {
-        state.response_head = hooks::response_json(response.status.as_u16(), &headers);
-    }
+    let mut head = if hooked {
+        hooks::response_json(response.status.as_u16(), &headers)
+    } else {
+        serde_json::Value::Null
+    };
     if on_response {
         let arguments = vec![
             crate::adapter::json_to_dynamic(&state.request.to_json()),
-            crate::adapter::json_to_dynamic(&state.response_head),
+            crate::adapter::json_to_dynamic(&head),
         ];
         let changed = match state
             .invocation(gateway, started)
@@ -395,8 +420,11 @@ pub async fn response_head(
                     response.insert_header(name, value)?;
                 }
             }
-            state.response_head = hooks::response_json(response.status.as_u16(), &headers);
+            head = hooks::response_json(response.status.as_u16(), &headers);
         }
+    }
+    if let Some(held) = state.held_response.as_mut() {
+        held.head = head;
     }
     let status = response.status.as_u16();
     if !response.headers.contains_key(http::header::RETRY_AFTER) {
@@ -406,7 +434,7 @@ pub async fn response_head(
             response.insert_header(http::header::RETRY_AFTER, secs.to_string())?;
         }
     }
-    if state.response_body.is_some() {
+    if state.held_response.is_some() {
         // The rewritten body's length is unknown until it is whole: send it chunked, which
         // needs HTTP/1.1 towards the client even when the target spoke HTTP/1.0.
         response.remove_header(&http::header::CONTENT_LENGTH);
@@ -502,26 +530,26 @@ pub fn response_body(
     let limit = state.tenant.upstream.max_response_bytes();
     if state.response_bytes > limit {
         crate::metrics::upstream_refused(&state.tenant.name, "response_too_large");
-        state.response_body = None;
+        state.held_response = None;
         tracing::warn!(tenant = %state.tenant.name, limit, "the target's answer grew past upstream.max_response_bytes; connection closed");
         return Error::e_explain(
             HTTPStatus(502),
             "the target's answer is larger than upstream.max_response_bytes",
         );
     }
-    let Some(buffer) = state.response_body.as_mut() else {
+    let Some(held) = state.held_response.as_mut() else {
         return Ok(());
     };
     if let Some(chunk) = body.as_mut() {
-        buffer.extend_from_slice(&std::mem::take(chunk));
+        held.body.extend_from_slice(&std::mem::take(chunk));
     }
     if !end_of_stream {
         return Ok(());
     }
-    let whole = std::mem::take(buffer).freeze();
+    let whole = std::mem::take(&mut held.body).freeze();
     let arguments: Vec<Dynamic> = vec![
         crate::adapter::json_to_dynamic(&state.request.to_json()),
-        crate::adapter::json_to_dynamic(&state.response_head),
+        crate::adapter::json_to_dynamic(&held.head),
         crate::adapter::json_to_dynamic(&hooks::body_json(&whole)),
     ];
     *body = match state
