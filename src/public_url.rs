@@ -92,12 +92,8 @@ impl PublicUrl {
 
     /// The origin for URLs the gateway hands out.
     pub fn origin(&self, arrival: &Arrival) -> Origin {
-        Origin(self.origin_text(arrival))
-    }
-
-    fn origin_text(&self, arrival: &Arrival) -> String {
         if let Some(fixed) = &self.fixed {
-            return fixed.clone();
+            return Origin(fixed.clone());
         }
         if arrival.peer.is_some_and(|peer| self.is_trusted_proxy(peer)) {
             let proto = arrival
@@ -109,13 +105,13 @@ impl PublicUrl {
                 .and_then(first_value)
                 .filter(|h| is_authority(h));
             if let Some(host) = host {
-                return format!("{}://{host}", proto.unwrap_or("http"));
+                return Origin(format!("{}://{host}", proto.unwrap_or("http")));
             }
         }
-        match arrival.local {
+        Origin(match arrival.local {
             Some(local) => format!("http://{}", canonical_socket(local)),
             None => "http://localhost".to_string(),
-        }
+        })
     }
 }
 
@@ -178,14 +174,21 @@ mod tests {
         }
     }
 
+    /// The origin's text, and the scheme and authority read from it.
+    fn assert_origin(origin: Origin, text: &str, scheme: &str, authority: &str) {
+        assert_eq!(origin.as_str(), text);
+        assert_eq!((origin.scheme(), origin.authority()), (scheme, authority));
+    }
+
     #[test]
     fn the_configured_url_wins() {
         let public = public(Some("https://scim.example.com:8443/gw/"), &[]).unwrap();
         let origin = public.origin(&arrival("10.0.0.1", Some("http"), Some("evil.example")));
-        assert_eq!(origin.as_str(), "https://scim.example.com:8443/gw");
-        assert_eq!(
-            (origin.scheme(), origin.authority()),
-            ("https", "scim.example.com:8443")
+        assert_origin(
+            origin,
+            "https://scim.example.com:8443/gw",
+            "https",
+            "scim.example.com:8443",
         );
     }
 
@@ -194,11 +197,11 @@ mod tests {
         let public = public(None, &[]).unwrap();
         let mut at = arrival("10.0.0.1", None, None);
         at.local = Some("[::1]:8080".parse().unwrap());
-        let origin = public.origin(&at);
-        assert_eq!(origin.as_str(), "http://[::1]:8080");
-        assert_eq!(
-            (origin.scheme(), origin.authority()),
-            ("http", "[::1]:8080")
+        assert_origin(
+            public.origin(&at),
+            "http://[::1]:8080",
+            "http",
+            "[::1]:8080",
         );
     }
 
@@ -206,27 +209,35 @@ mod tests {
     fn forwarding_headers_count_from_trusted_proxies_only() {
         let public = public(None, &["10.0.0.0/8", "::1"]).unwrap();
         assert_eq!(
-            public.origin_text(&arrival(
-                "10.1.2.3",
-                Some("https"),
-                Some("scim.example.com")
-            )),
+            public
+                .origin(&arrival(
+                    "10.1.2.3",
+                    Some("https"),
+                    Some("scim.example.com")
+                ))
+                .as_str(),
             "https://scim.example.com"
         );
         assert_eq!(
-            public.origin_text(&arrival(
-                "::ffff:10.1.2.3",
-                Some("https, http"),
-                Some("a.example, b")
-            )),
+            public
+                .origin(&arrival(
+                    "::ffff:10.1.2.3",
+                    Some("https, http"),
+                    Some("a.example, b")
+                ))
+                .as_str(),
             "https://a.example"
         );
         assert_eq!(
-            public.origin_text(&arrival("192.0.2.1", Some("https"), Some("evil.example"))),
+            public
+                .origin(&arrival("192.0.2.1", Some("https"), Some("evil.example")))
+                .as_str(),
             "http://127.0.0.1:8080"
         );
         assert_eq!(
-            public.origin_text(&arrival("10.1.2.3", Some("https"), Some("evil.example/x?"))),
+            public
+                .origin(&arrival("10.1.2.3", Some("https"), Some("evil.example/x?")))
+                .as_str(),
             "http://127.0.0.1:8080",
             "a forwarded host that is no authority is ignored"
         );

@@ -302,14 +302,11 @@ pub async fn request_body(
     body: &mut Option<Bytes>,
     end_of_stream: bool,
 ) -> Result<()> {
-    if matches!(state.request_body, RequestBody::Prepared(_)) {
+    if let RequestBody::Prepared(prepared) = &mut state.request_body {
         // The replayed original (or nothing) gives way to the body prepared earlier; what
         // pingora sends after it (nothing) streams.
-        if let RequestBody::Prepared(prepared) =
-            std::mem::replace(&mut state.request_body, RequestBody::Stream)
-        {
-            *body = Some(prepared);
-        }
+        *body = Some(std::mem::take(prepared));
+        state.request_body = RequestBody::Stream;
         return Ok(());
     }
     if !end_of_stream && Instant::now() > state.body_deadline {
