@@ -2,6 +2,7 @@
 
 use crate::adapter::{CallContext, Projection, ScriptHost};
 use crate::config::{Config, Limits};
+use crate::failure::Failure;
 use crate::ordering::{LockTable, RequestLocks};
 use crate::provisioning::{CallLog, ProvisioningLog, Retention};
 use crate::public_url::PublicUrl;
@@ -10,7 +11,6 @@ use crate::tenant::{Tenant, Tenants};
 use crate::upstream::TrustedRoots;
 use arc_swap::ArcSwap;
 use rhai::Dynamic;
-use scimitar_scim::ScimError;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -174,14 +174,14 @@ impl Invocation<'_> {
         &self,
         function: &str,
         args: Vec<Dynamic>,
-    ) -> Result<serde_json::Value, ScimError> {
+    ) -> Result<serde_json::Value, Failure> {
         if let Some(answer) = self.call_in_place(function, &args) {
             return answer;
         }
         let slot = self
             .tenant
             .script_share
-            .take(&self.tenant.name, self.deadline)
+            .take(self.deadline)
             .await?;
         let adapter = self.tenant.adapter.clone();
         self.gateway
@@ -197,7 +197,7 @@ impl Invocation<'_> {
         &self,
         function: &str,
         args: &[Dynamic],
-    ) -> Option<Result<serde_json::Value, ScimError>> {
+    ) -> Option<Result<serde_json::Value, Failure>> {
         let adapter = &self.tenant.adapter;
         if !adapter.runs_in_place(function, args.len()) {
             return None;
@@ -213,7 +213,7 @@ impl Invocation<'_> {
         &self,
         function: &str,
         args: Vec<Dynamic>,
-    ) -> Result<serde_json::Value, ScimError> {
+    ) -> Result<serde_json::Value, Failure> {
         if let Some(answer) = self.call_in_place(function, &args) {
             return answer;
         }

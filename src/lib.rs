@@ -4,7 +4,8 @@
 //! The request path, module by module (see ARCHITECTURE.md):
 //! [`front`] (pingora front door) → [`tenant`] (route) → [`auth`] → [`front::body`] limits →
 //! [`scim_api`] (SCIM front, with the protocol core in `scimitar-scim`) → [`adapter`]
-//! (Rhai, host API) → [`upstream`] (the target's API) → answer → [`metrics`].
+//! (Rhai, host API) → [`upstream`] (the target's API) → answer → [`metrics`]. What fails is a
+//! typed [`failure::Failure`] up to the front door, which answers, counts and logs it.
 
 pub mod adapter;
 pub mod admin;
@@ -13,6 +14,7 @@ pub mod config;
 #[cfg(feature = "demo")]
 pub mod demo;
 pub mod directory;
+pub mod failure;
 pub mod front;
 pub mod gateway;
 pub mod logging;

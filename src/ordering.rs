@@ -14,6 +14,7 @@
 //! (or the request's deadline) the request is refused with 429 and `Retry-After`, which
 //! Entra retries, and the other request proceeds.
 
+use crate::failure::{Failure, Reason};
 use scimitar_scim::ScimError;
 use sha2::Digest;
 use sqlx::postgres::{PgPool, PgPoolOptions};
@@ -49,25 +50,18 @@ pub enum LockError {
 }
 
 impl LockError {
-    /// The SCIM answer: 429 for a busy resource, 503 for a store outage; both retried.
-    pub fn to_scim(&self) -> ScimError {
+    /// The failure it answers: SCIM 429 for a busy resource, 503 for a store outage; both
+    /// retried.
+    pub fn to_failure(&self) -> Failure {
         match self {
-            LockError::Busy => ScimError::too_many_requests(
-                RETRY_AFTER_SECS,
-                "another operation on this resource is still running; retry shortly",
+            LockError::Busy => Failure::refused(
+                Reason::ResourceBusy,
+                ScimError::too_many_requests(
+                    RETRY_AFTER_SECS,
+                    "another operation on this resource is still running; retry shortly",
+                ),
             ),
-            LockError::Store(_) => ScimError::unavailable(
-                Some(RETRY_AFTER_SECS * 5),
-                "the gateway's store is unavailable",
-            ),
-        }
-    }
-
-    /// The `reason` label of `scimitar_rejected_requests_total`.
-    pub fn reason(&self) -> &'static str {
-        match self {
-            LockError::Busy => "resource_busy",
-            LockError::Store(_) => "store_unavailable",
+            LockError::Store(_) => Failure::store_unavailable(RETRY_AFTER_SECS * 5),
         }
     }
 }
@@ -253,8 +247,6 @@ pub struct RequestLocks {
     tenant: String,
     deadline: Instant,
     held: std::sync::Mutex<Option<Held>>,
-    /// Set when a wait ended in a refusal, for the metric reason.
-    refused: std::sync::Mutex<Option<&'static str>>,
 }
 
 impl RequestLocks {
@@ -264,7 +256,6 @@ impl RequestLocks {
             tenant: tenant.to_string(),
             deadline,
             held: std::sync::Mutex::new(None),
-            refused: std::sync::Mutex::new(None),
         }
     }
 
@@ -291,15 +282,7 @@ impl RequestLocks {
                 .await
                 .map(|held| *self.lock_held() = Some(held)),
         };
-        if let Err(error) = &result {
-            *self.refused.lock().unwrap_or_else(|p| p.into_inner()) = Some(error.reason());
-        }
         result
-    }
-
-    /// Why a wait was refused, if one was.
-    pub fn refusal(&self) -> Option<&'static str> {
-        *self.refused.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     fn lock_held(&self) -> std::sync::MutexGuard<'_, Option<Held>> {
@@ -364,8 +347,11 @@ mod tests {
             let Err(refused) = ordering.acquire("t", &keys, deadline).await else {
                 panic!("a held key was taken twice");
             };
-            assert_eq!(refused.reason(), "resource_busy");
-            assert_eq!(refused.to_scim().status, 429);
+            let failure = refused.to_failure();
+            assert_eq!(
+                (failure.rejection(), failure.status()),
+                (Some("resource_busy"), 429)
+            );
             // Another tenant's resource of the same id is another resource.
             let other = ordering.acquire("u", &keys, deadline).await;
             assert!(other.is_ok() || slot_of("t", "user:1") == slot_of("u", "user:1"));

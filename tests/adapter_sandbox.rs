@@ -3,6 +3,7 @@
 
 mod support;
 
+use serde_json::json;
 use support::*;
 
 struct Sandbox {
@@ -98,6 +99,7 @@ async fn a_script_past_its_deadline_is_stopped_with_504() {
     assert_eq!(warm, 200);
     let (status, body) = sb.get_user("spin").await;
     assert_scim_error(status, &body, 504, None);
+    assert_eq!(sb.gateway.rejected("sandbox", "deadline").await, 1);
     let (status, _) = sb.get_user("e164").await;
     assert_eq!(status, 200);
 }
@@ -145,6 +147,31 @@ async fn thrown_values_and_chosen_errors() {
     let (status, body) = sb.get_user("scim-error").await;
     assert_scim_error(status, &body, 409, Some("uniqueness"));
     assert_eq!(body["detail"], "chosen by the script");
+    assert!(
+        sb.metrics()
+            .await
+            .contains(r#"scimitar_script_errors_total{function="get_user",tenant="sandbox"} 1"#),
+        "the thrown string is the script's fault, its chosen error is not"
+    );
+}
+
+/// A host function's failure keeps its kind: a script that catches it can tell the target's
+/// failure from others, and one the host blames on the script counts as a script error.
+#[tokio::test]
+async fn host_failures_keep_their_kind() {
+    let sb = sandbox("").await;
+    let (status, body) = sb.get_user("caught").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        (&body["userName"], &body["displayName"]),
+        (&json!("upstream"), &json!("503"))
+    );
+    let (status, _) = sb.get_user("elsewhere").await;
+    assert_eq!(status, 500);
+    assert!(sb
+        .metrics()
+        .await
+        .contains(r#"scimitar_script_errors_total{function="get_user",tenant="sandbox"} 1"#));
 }
 
 #[tokio::test]

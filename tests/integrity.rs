@@ -499,6 +499,10 @@ async fn a_store_outage_inside_a_script_is_a_retryable_503_not_a_script_fault() 
         !metrics.contains("scimitar_script_errors_total{"),
         "a store outage is not the script's fault: {metrics}"
     );
+    assert!(
+        mx3.gateway.rejected("mx3", "store_unavailable").await >= 1,
+        "the store outage is counted as one: {metrics}"
+    );
 }
 
 #[tokio::test]

@@ -209,26 +209,13 @@ async fn a_targets_own_refusals_are_not_counted_as_the_gateways() {
         let (answered, _) = m.send(Method::GET, "/Users", None).await;
         assert_eq!(answered, status);
     }
-    let rejected = |text: &str, reason: &str| {
-        text.lines()
-            .find(|l| {
-                l.starts_with(&format!(
-                    "scimitar_rejected_requests_total{{reason=\"{reason}\",tenant=\"meta-scim\"}}"
-                ))
-            })
-            .and_then(|l| l.rsplit(' ').next())
-            .and_then(|v| v.parse::<u64>().ok())
-            .unwrap_or(0)
-    };
-    let metrics = m.gateway.metrics().await;
-    assert_eq!(rejected(&metrics, "body_too_large"), 0, "{metrics}");
-    assert_eq!(rejected(&metrics, "deadline"), 0, "{metrics}");
+    assert_eq!(m.gateway.rejected("meta-scim", "body_too_large").await, 0);
+    assert_eq!(m.gateway.rejected("meta-scim", "deadline").await, 0);
 
     m.inject_fault(json!({"delay_ms": 5000, "count": 1})).await;
     let (status, body) = m.send(Method::GET, "/Users", None).await;
     assert_scim_error(status, &body, 504, None);
-    let metrics = m.gateway.metrics().await;
-    assert_eq!(rejected(&metrics, "deadline"), 1, "{metrics}");
+    assert_eq!(m.gateway.rejected("meta-scim", "deadline").await, 1);
 }
 
 /// Every PATCH form of Entra's (shared/entra.md) through the proxy: each is answered 2xx and

@@ -8,6 +8,7 @@
 //!   target cannot say), `next` the cursor of what follows (`()` at the end). More resources
 //!   than `query.count` may come; the gateway keeps the first `count`.
 
+use crate::failure::Failure;
 use scimitar_scim::ScimError;
 use serde_json::Value;
 
@@ -21,12 +22,12 @@ pub enum Listing {
 }
 
 impl Listing {
-    /// Reads what `function` answered.
-    pub fn parse(function: &str, answer: Value) -> Result<Listing, ScimError> {
+    /// Reads what `function` answered; anything else is the script's fault.
+    pub fn parse(function: &str, answer: Value) -> Result<Listing, Failure> {
         let not_a_list = || {
-            ScimError::internal(format!(
+            Failure::script_fault(ScimError::internal(format!(
                 "{function} must return an array of resources or #{{ resources, total, next }}"
-            ))
+            )))
         };
         match answer {
             Value::Null => Ok(Listing::All(Vec::new())),

@@ -22,6 +22,7 @@ pub use listing::Listing;
 pub use share::{ScriptShare, ScriptSlot};
 pub use threads::block_on_http;
 
+use crate::failure::{Failure, Kind};
 use anyhow::Context as _;
 use rhai::{CallFnOptions, Dynamic, Engine, Scope, AST};
 use scimitar_scim::ScimError;
@@ -183,7 +184,7 @@ impl ScriptHost {
         slot: ScriptSlot,
         function: &str,
         args: Vec<Dynamic>,
-    ) -> Result<serde_json::Value, ScimError> {
+    ) -> Result<serde_json::Value, Failure> {
         let engine = self.engine.clone();
         let name = function.to_string();
         self.threads
@@ -192,7 +193,7 @@ impl ScriptHost {
                 run(&engine, &adapter, Arc::new(ctx), &name, args)
             })
             .await
-            .map_err(|_| ScimError::internal("the adapter call was cancelled"))?
+            .map_err(|_| Failure::script_fault(ScimError::internal("the adapter call was cancelled")))?
     }
 
     /// Runs `function(args...)` right here, for a function that never waits
@@ -204,7 +205,7 @@ impl ScriptHost {
         mut ctx: CallContext,
         function: &str,
         args: Vec<Dynamic>,
-    ) -> Option<Result<serde_json::Value, ScimError>> {
+    ) -> Option<Result<serde_json::Value, Failure>> {
         ctx.in_place = true;
         let ctx = Arc::new(ctx);
         let answer = run(&self.engine, adapter, ctx.clone(), function, args);
@@ -219,49 +220,33 @@ fn run(
     ctx: Arc<CallContext>,
     function: &str,
     args: Vec<Dynamic>,
-) -> Result<serde_json::Value, ScimError> {
+) -> Result<serde_json::Value, Failure> {
     let tenant = ctx.tenant.clone();
     let started = Instant::now();
     let _guard = context::enter(ctx);
     let options = CallFnOptions::new().eval_ast(false);
     let result = engine
         .call_fn_with_options::<Dynamic>(options, &mut Scope::new(), &adapter.ast, function, args)
-        .map_err(|e| {
-            (
-                convert::script_failure_to_scim(function, &e),
-                is_script_fault(&e),
-                e,
-            )
-        })
+        .map_err(|e| (convert::script_failure(function, &e), e))
         .and_then(|value| {
             convert::to_json(&value).map_err(|e| {
-                let err =
-                    ScimError::internal(format!("{function} returned a value that is not JSON"));
-                (err, true, e)
+                let failure = Failure::script_fault(ScimError::internal(format!(
+                    "{function} returned a value that is not JSON"
+                )));
+                (failure, e)
             })
         });
     crate::metrics::SCRIPT_DURATION
         .with_label_values(&[&tenant, function])
         .observe(started.elapsed().as_secs_f64());
-    result.map_err(|(scim, script_fault, raw)| {
-        if script_fault {
+    result.map_err(|(failure, raw)| {
+        if failure.kind() == Kind::ScriptFault {
             crate::metrics::SCRIPT_ERRORS.with_label_values(&[&tenant, function]).inc();
             tracing::error!(%tenant, function, error = %raw, "adapter script failed");
         } else {
-            tracing::info!(%tenant, function, status = scim.status, detail = %scim.detail, "adapter answered an error");
+            let error = failure.error();
+            tracing::info!(%tenant, function, kind = failure.kind().name(), status = error.status, detail = %error.detail, "adapter answered an error");
         }
-        scim
+        failure
     })
-}
-
-/// A failure that is the script's fault (a bug, a sandbox limit) rather than a SCIM error it
-/// or the host chose to raise.
-fn is_script_fault(error: &rhai::EvalAltResult) -> bool {
-    use rhai::EvalAltResult::*;
-    match error {
-        ErrorInFunctionCall(_, _, inner, _) => is_script_fault(inner),
-        ErrorRuntime(value, _) => !value.is_map(),
-        ErrorTerminated(..) => false,
-        _ => true,
-    }
 }

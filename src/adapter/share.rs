@@ -5,6 +5,7 @@
 //! `limits.script_calls_per_tenant` calls at once: its calls beyond that wait (holding no
 //! thread) for one of its own to end, and the other tenants always find threads free.
 
+use crate::failure::{Failure, Reason};
 use scimitar_scim::ScimError;
 use std::sync::Arc;
 use std::time::Instant;
@@ -27,22 +28,20 @@ impl ScriptShare {
     }
 
     /// A slot, once one of the tenant's calls has ended; by `deadline` at the latest, else
-    /// SCIM 503 (Entra retries) counted as `script_calls_busy`.
-    pub async fn take(&self, tenant: &str, deadline: Instant) -> Result<ScriptSlot, ScimError> {
+    /// SCIM 503 (Entra retries), refused as `script_calls_busy`.
+    pub async fn take(&self, deadline: Instant) -> Result<ScriptSlot, Failure> {
         let waited =
             tokio::time::timeout_at(deadline.into(), self.slots.clone().acquire_owned()).await;
         match waited {
             Ok(Ok(permit)) => Ok(ScriptSlot(permit)),
-            _ => {
-                crate::metrics::REJECTED
-                    .with_label_values(&[tenant, "script_calls_busy"])
-                    .inc();
-                Err(ScimError::unavailable(
+            _ => Err(Failure::refused(
+                Reason::ScriptCallsBusy,
+                ScimError::unavailable(
                     None,
                     "every adapter call this tenant may run at once is still waiting on the target \
                      (limits.script_calls_per_tenant)",
-                ))
-            }
+                ),
+            )),
         }
     }
 }

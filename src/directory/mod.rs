@@ -20,12 +20,13 @@ pub mod sync;
 
 use crate::store::{Store, SyncState};
 use crate::tenant::Tenant;
-use scimitar_scim::{ResourceKind, ScimError};
+use crate::failure::Failure;
+use scimitar_scim::ResourceKind;
 use serde_json::Value;
 
-fn unavailable(error: crate::store::StoreError) -> ScimError {
+fn unavailable(error: crate::store::StoreError) -> Failure {
     tracing::error!(%error, "the directory index could not be read");
-    ScimError::unavailable(Some(5), "the gateway's store is unavailable")
+    Failure::store_unavailable(5)
 }
 
 /// The ids whose `attribute` compares equal to `key`.
@@ -35,7 +36,7 @@ pub async fn find(
     kind: ResourceKind,
     attribute: &str,
     key: &str,
-) -> Result<Vec<String>, ScimError> {
+) -> Result<Vec<String>, Failure> {
     store
         .index_find(&tenant.name, kind.name(), attribute, key)
         .await
@@ -49,7 +50,7 @@ pub async fn value_of(
     kind: ResourceKind,
     id: &str,
     attribute: &str,
-) -> Result<Option<String>, ScimError> {
+) -> Result<Option<String>, Failure> {
     store
         .index_value(&tenant.name, kind.name(), id, attribute)
         .await
@@ -60,7 +61,7 @@ pub async fn state(
     store: &Store,
     tenant: &Tenant,
     kind: ResourceKind,
-) -> Result<SyncState, ScimError> {
+) -> Result<SyncState, Failure> {
     store
         .sync_state(&tenant.name, kind.name())
         .await

@@ -16,6 +16,7 @@ use crate::ordering::LockError;
 use crate::provisioning::CallLog;
 use crate::store::now_ms;
 use crate::tenant::{IndexedKind, PassProgress, Tenant};
+use crate::failure::{Failure, Reason};
 use scimitar_scim::{ResourceKind, ScimError};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -36,7 +37,7 @@ pub async fn ensure_fresh(
     tenant: &Arc<Tenant>,
     kind: ResourceKind,
     deadline: Instant,
-) -> Result<(), ScimError> {
+) -> Result<(), Failure> {
     let Some(index) = tenant.index.as_ref() else {
         return Ok(());
     };
@@ -47,9 +48,12 @@ pub async fn ensure_fresh(
         return Ok(());
     }
     let rebuilding = || {
-        ScimError::unavailable(
-            Some(30),
-            "the gateway's index of the target's directory is being rebuilt; retry shortly",
+        Failure::refused(
+            Reason::IndexRebuilding,
+            ScimError::unavailable(
+                Some(30),
+                "the gateway's index of the target's directory is being rebuilt; retry shortly",
+            ),
         )
     };
     let until = deadline.checked_sub(ANSWER_MARGIN).unwrap_or(deadline);
@@ -64,7 +68,7 @@ pub async fn ensure_fresh(
         .await
         .map_err(|e| match e {
             LockError::Busy => rebuilding(),
-            LockError::Store(_) => e.to_scim(),
+            LockError::Store(_) => e.to_failure(),
         })?;
     if super::state(&gateway.store, tenant, kind)
         .await?
@@ -86,7 +90,7 @@ async fn pass(
     kind: ResourceKind,
     until: Instant,
     pace: Option<Duration>,
-) -> Result<bool, ScimError> {
+) -> Result<bool, Failure> {
     let Some(index) = tenant.index.as_ref() else {
         return Ok(true);
     };
@@ -169,7 +173,7 @@ async fn pass(
         .await
         .map_err(|e| {
             tracing::error!(tenant = %tenant.name, error = %e, "a complete pass could not be recorded");
-            ScimError::unavailable(Some(5), "the gateway's store is unavailable")
+            Failure::store_unavailable(5)
         })?;
     metrics::INDEX_RESOURCES
         .with_label_values(&[&tenant.name, kind.name()])
@@ -186,7 +190,7 @@ async fn record_page(
     tenant: &Tenant,
     indexed: &IndexedKind,
     resources: &[Value],
-) -> Result<(), ScimError> {
+) -> Result<(), Failure> {
     let rows: Vec<_> = resources
         .iter()
         .filter_map(|resource| {
@@ -204,7 +208,7 @@ async fn record_page(
         .await
         .map_err(|e| {
             tracing::error!(tenant = %tenant.name, error = %e, "the directory index could not be written");
-            ScimError::unavailable(Some(5), "the gateway's store is unavailable")
+            Failure::store_unavailable(5)
         })
 }
 
@@ -252,7 +256,7 @@ pub fn start(gateway: Arc<Gateway>) {
                             failed_at.remove(&key);
                         }
                         Err(error) => {
-                            tracing::warn!(tenant = %tenant.name, kind = kind.name(), detail = %error.detail, "directory pass failed; retrying later");
+                            tracing::warn!(tenant = %tenant.name, kind = kind.name(), detail = %error.error().detail, "directory pass failed; retrying later");
                             failed_at.insert(key, Instant::now());
                         }
                     }
@@ -268,7 +272,7 @@ async fn background_pass(
     gateway: &Gateway,
     tenant: &Arc<Tenant>,
     kind: ResourceKind,
-) -> Result<(), ScimError> {
+) -> Result<(), Failure> {
     let Some(index) = tenant.index.as_ref() else {
         return Ok(());
     };

@@ -1,6 +1,7 @@
 //! Reading a request body: never more than the configured limit, never longer than the body
 //! deadline, and with the `100 Continue` a client that asked for one waits for.
 
+use crate::failure::{Failure, Reason};
 use crate::gateway::Gateway;
 use bytes::{Bytes, BytesMut};
 use pingora::proxy::Session;
@@ -14,15 +15,14 @@ pub fn deadline(gateway: &Gateway, started: Instant) -> Instant {
     started + body.min(gateway.request_timeout())
 }
 
-/// The whole body, or the SCIM error that refuses it: 413 past `limit` bytes (declared or
+/// The whole body, or the failure that refuses it: 413 past `limit` bytes (declared or
 /// sent), 408 when it has not all arrived by `deadline`, 400 when the client stopped early.
 pub async fn read_limited(
     session: &mut Session,
     limit: usize,
     deadline: Instant,
-) -> Result<Bytes, ScimError> {
-    let too_large =
-        || ScimError::payload_too_large(format!("the request body is larger than {limit} bytes"));
+) -> Result<Bytes, Failure> {
+    let too_large = || body_too_large(limit);
     if declared_length(session).is_some_and(|len| len > limit) {
         return Err(too_large());
     }
@@ -47,12 +47,23 @@ pub async fn read_limited(
         .unwrap_or_else(|_| Err(body_too_slow()))
 }
 
+/// 413: the body is larger than `limit` bytes.
+pub fn body_too_large(limit: usize) -> Failure {
+    Failure::refused(
+        Reason::BodyTooLarge,
+        ScimError::payload_too_large(format!("the request body is larger than {limit} bytes")),
+    )
+}
+
 /// 408: the body did not all arrive in time.
-pub fn body_too_slow() -> ScimError {
-    ScimError::new(
-        408,
-        None,
-        "the request body did not arrive in time (limits.body_timeout_secs)",
+pub fn body_too_slow() -> Failure {
+    Failure::refused(
+        Reason::SlowBody,
+        ScimError::new(
+            408,
+            None,
+            "the request body did not arrive in time (limits.body_timeout_secs)",
+        ),
     )
 }
 

@@ -8,16 +8,18 @@
 
 mod body;
 mod connection;
+mod observe;
 mod proxy;
 mod respond;
 mod translate;
 
 use crate::auth::bearer_token;
+use crate::failure::{Failure, Reason};
 use crate::gateway::Gateway;
 use crate::metrics;
-use crate::provisioning::{self, CallLog, Entry, TargetCall};
+use crate::provisioning::CallLog;
 use crate::public_url::{Arrival, Origin};
-use crate::scim_api::{Endpoint, Operation, ScimResponse};
+use crate::scim_api::{Endpoint, Operation};
 use crate::tenant::{RouteMatch, Routing, Tenant};
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -47,8 +49,6 @@ pub struct RequestCtx {
     started: Instant,
     tenant: Option<String>,
     operation: Operation,
-    /// Why the gateway refused the request before any adapter or target saw it.
-    rejection: Option<&'static str>,
     /// Present when the request is being proxied.
     proxy: Option<ProxyState>,
     /// For the provisioning log: calls to the target, the resource and who it is about,
@@ -60,12 +60,10 @@ pub struct RequestCtx {
     slot: Option<tokio::sync::OwnedSemaphorePermit>,
     scim_id: Option<String>,
     subject: Option<String>,
-    detail: Option<String>,
+    /// Why the request failed, when the gateway answered a failure (see `observe`).
+    failure: Option<Failure>,
     /// Counted in flight (pingora may log a request it never handed to `request_filter`).
     in_flight: bool,
-    /// The refusal is counted already (before its answer went out, so that whoever reads the
-    /// metrics after the answer finds it).
-    rejection_counted: bool,
 }
 
 #[async_trait]
@@ -77,15 +75,13 @@ impl ProxyHttp for ScimFront {
             started: Instant::now(),
             tenant: None,
             operation: Operation::UNKNOWN,
-            rejection: None,
             proxy: None,
             calls: CallLog::default(),
             slot: None,
             scim_id: None,
             subject: None,
-            detail: None,
+            failure: None,
             in_flight: false,
-            rejection_counted: false,
         }
     }
 
@@ -93,10 +89,12 @@ impl ProxyHttp for ScimFront {
         metrics::IN_FLIGHT.inc();
         ctx.in_flight = true;
         if !self.gateway.request_started() {
-            ctx.rejection = Some("shutting_down");
-            let refusal = ScimError::unavailable(None, "the gateway is shutting down; retry");
-            count_rejection(ctx, 503);
-            respond::write_and_close(session, ScimResponse::from(refusal)).await?;
+            let refusal = Failure::refused(
+                Reason::ShuttingDown,
+                ScimError::unavailable(None, "the gateway is shutting down; retry"),
+            );
+            let response = observe::failed(ctx, refusal);
+            respond::write_and_close(session, response).await?;
             return Ok(true);
         }
         // Requests written back to back on one connection are answered in turn.
@@ -105,24 +103,24 @@ impl ProxyHttp for ScimFront {
         if outcome.is_ok() {
             body::continue_if_expected(session).await?;
         }
-        let response = match outcome {
+        let answered = match outcome {
             Ok(admitted) => match admitted.tenant.mode.proxy_target().cloned() {
                 Some(target) => match self.start_proxy(session, ctx, admitted, target).await {
                     Ok(state) => {
                         ctx.proxy = Some(state);
                         return Ok(false);
                     }
-                    Err(error) => ScimResponse::from(error),
+                    Err(failure) => Err(failure),
                 },
-                None => translate::answer(&self.gateway, session, ctx, admitted)
-                    .await
-                    .unwrap_or_else(ScimResponse::from),
+                None => translate::answer(&self.gateway, session, ctx, admitted).await,
             },
-            Err(error) => ScimResponse::from(error),
+            Err(failure) => Err(failure),
         };
-        note_outcome(ctx, &response);
         ctx.slot = None;
-        count_rejection(ctx, response.status);
+        let response = match answered {
+            Ok(response) => observe::succeeded(ctx, response),
+            Err(failure) => observe::failed(ctx, failure),
+        };
         respond::write(session, response).await?;
         Ok(true)
     }
@@ -251,19 +249,15 @@ impl ProxyHttp for ScimFront {
         e: &Error,
         ctx: &mut RequestCtx,
     ) -> FailToProxy {
-        let error = proxy::failure_to_scim(ctx.proxy.as_mut(), e);
-        let status = error.status;
-        ctx.detail = Some(error.detail.clone());
         ctx.slot = None;
-        count_rejection(ctx, status);
+        let response = observe::failed(ctx, proxy::failure_of(e));
+        let status = response.status;
         // A `100 Continue` may have gone out; the final answer has not.
         if session
             .response_written()
             .is_none_or(|r| r.status.is_informational())
         {
-            if let Err(write_error) =
-                respond::write_and_close(session, ScimResponse::from(error)).await
-            {
+            if let Err(write_error) = respond::write_and_close(session, response).await {
                 tracing::debug!(error = %write_error, "could not send the error response");
             }
         }
@@ -279,139 +273,15 @@ impl ProxyHttp for ScimFront {
         _error: Option<&pingora::Error>,
         ctx: &mut RequestCtx,
     ) {
-        if std::mem::take(&mut ctx.in_flight) {
-            metrics::IN_FLIGHT.dec();
-            self.gateway.request_ended();
-        }
-        let status = session.response_written().map_or(0, |r| r.status.as_u16());
-        // A target's own answer passed on (its 413 or 504 included) is no refusal of the
-        // gateway's; a refusal while proxying was counted where the gateway answered.
-        let relayed = ctx
-            .proxy
-            .as_ref()
-            .is_some_and(|state| state.upstream_status.is_some());
-        if !relayed {
-            count_rejection(ctx, status);
-        }
-        let tenant = ctx.tenant.as_deref().unwrap_or("none");
-        let op = ctx.operation;
-        let elapsed = ctx.started.elapsed();
-        metrics::REQUESTS
-            .with_label_values(&[tenant, op.resource, op.name, metrics::status_class(status)])
-            .inc();
-        metrics::REQUEST_DURATION
-            .with_label_values(&[tenant, op.resource, op.name])
-            .observe(elapsed.as_secs_f64());
-        if let Some(state) = &ctx.proxy {
-            if let (Some(started), Some(peer)) = (state.upstream_started, &state.peer) {
-                let method = session.req_header().method.as_str();
-                let upstream_status = state
-                    .upstream_status
-                    .map_or_else(|| "error".to_string(), |s| s.to_string());
-                metrics::UPSTREAM_REQUESTS
-                    .with_label_values(&[tenant, peer, method, &upstream_status])
-                    .inc();
-                metrics::UPSTREAM_DURATION
-                    .with_label_values(&[tenant, peer, method])
-                    .observe(started.elapsed().as_secs_f64());
-            }
-        }
-        if let Some(tenant_name) = &ctx.tenant {
-            let mut target_calls = ctx
-                .calls
-                .lock()
-                .map(|mut calls| std::mem::take(&mut *calls))
-                .unwrap_or_default();
-            if let Some(state) = &ctx.proxy {
-                if let (Some(started), Some(peer)) = (state.upstream_started, &state.peer) {
-                    target_calls.push(TargetCall {
-                        method: session.req_header().method.to_string(),
-                        target: format!("{peer}{}", state.upstream_path()),
-                        status: state.upstream_status,
-                        latency_ms: started.elapsed().as_secs_f64() * 1000.0,
-                    });
-                }
-            }
-            self.gateway.log.record(Entry {
-                at: provisioning::now(),
-                tenant: tenant_name.clone(),
-                resource: op.resource.to_string(),
-                operation: op.name.to_string(),
-                scim_id: ctx.scim_id.take(),
-                subject: ctx.subject.take(),
-                status,
-                outcome: if (200..400).contains(&status) {
-                    "success"
-                } else {
-                    "failure"
-                }
-                .to_string(),
-                detail: ctx.detail.take(),
-                target_calls,
-                duration_ms: elapsed.as_secs_f64() * 1000.0,
-            });
-        }
-        tracing::info!(
-            tenant,
-            resource = op.resource,
-            operation = op.name,
-            status,
-            latency_ms = elapsed.as_secs_f64() * 1000.0,
-            "scim request"
-        );
-    }
-}
-
-/// Counts why the gateway refused the request, once: what the front door decided, else what
-/// the status says (a body too large or too slow, a deadline).
-fn count_rejection(ctx: &mut RequestCtx, status: u16) {
-    if std::mem::replace(&mut ctx.rejection_counted, true) {
-        return;
-    }
-    let rejection = ctx.rejection.or(match status {
-        408 => Some("slow_body"),
-        413 => Some("body_too_large"),
-        504 => Some("deadline"),
-        _ => None,
-    });
-    if let Some(reason) = rejection {
-        let tenant = ctx.tenant.as_deref().unwrap_or("none");
-        metrics::REJECTED.with_label_values(&[tenant, reason]).inc();
+        observe::finished(&self.gateway, session, ctx);
     }
 }
 
 /// Takes one of the tenant's concurrency slots for the request, held in `ctx` until its
 /// work is done.
-fn hold_slot(ctx: &mut RequestCtx, tenant: &Tenant) -> Result<(), ScimError> {
-    match tenant.protection.take_slot() {
-        Ok(permit) => {
-            ctx.slot = permit;
-            Ok(())
-        }
-        Err(refusal) => {
-            ctx.rejection = Some(refusal.reason);
-            Err(refusal.error)
-        }
-    }
-}
-
-/// Takes the created resource's id and an error's detail from the answer, for the log, and
-/// why the gateway refused the request, for the metrics.
-fn note_outcome(ctx: &mut RequestCtx, response: &ScimResponse) {
-    ctx.rejection = ctx.rejection.or(response.rejection);
-    let Some(body) = &response.body else { return };
-    if ctx.scim_id.is_none() && response.status == 201 {
-        ctx.scim_id = body
-            .get("id")
-            .and_then(|id| id.as_str())
-            .map(str::to_string);
-    }
-    if response.status >= 400 {
-        ctx.detail = body
-            .get("detail")
-            .and_then(|d| d.as_str())
-            .map(str::to_string);
-    }
+fn hold_slot(ctx: &mut RequestCtx, tenant: &Tenant) -> Result<(), Failure> {
+    ctx.slot = tenant.protection.take_slot()?;
+    Ok(())
 }
 
 /// Why a request path cannot be taken as it is, if it cannot: dot segments (which every URL
@@ -462,7 +332,7 @@ impl ScimFront {
         ctx: &mut RequestCtx,
         admitted: Admitted,
         target: Arc<crate::proxy::ProxyTarget>,
-    ) -> Result<ProxyState, ScimError> {
+    ) -> Result<ProxyState, Failure> {
         let early_body = proxy::receive_small_body(&self.gateway, session, ctx.started).await?;
         hold_slot(ctx, &admitted.tenant)?;
         let request = proxy::Arriving {
@@ -483,14 +353,16 @@ impl ScimFront {
     }
 
     /// Route, authenticate and protect: the tenant this request is for, and what it asks.
-    async fn admit(&self, session: &Session, ctx: &mut RequestCtx) -> Result<Admitted, ScimError> {
+    async fn admit(&self, session: &Session, ctx: &mut RequestCtx) -> Result<Admitted, Failure> {
         let header = session.req_header();
         let path = header.uri.path().to_string();
         if let Some(why) = unaddressable(&path) {
-            ctx.rejection = Some("bad_path");
-            return Err(ScimError::invalid_syntax(format!(
-                "the request path {why}; no SCIM resource is addressed that way"
-            )));
+            return Err(Failure::refused(
+                Reason::BadPath,
+                ScimError::invalid_syntax(format!(
+                    "the request path {why}; no SCIM resource is addressed that way"
+                )),
+            ));
         }
         let host = header.uri.host().map(str::to_string).or_else(|| {
             header
@@ -508,21 +380,20 @@ impl ScimFront {
             Routing::Tenant(tenant, route) => (tenant, route),
             Routing::Unauthorized(owner) => {
                 ctx.tenant = Some(owner);
-                ctx.rejection = Some("unauthorized");
-                return Err(ScimError::unauthorized(
-                    "a valid bearer token for this tenant is required",
+                return Err(Failure::refused(
+                    Reason::Unauthorized,
+                    ScimError::unauthorized("a valid bearer token for this tenant is required"),
                 ));
             }
             Routing::NoTenant => {
-                ctx.rejection = Some("unknown_tenant");
-                return Err(ScimError::not_found("no tenant is configured at this path"));
+                return Err(Failure::refused(
+                    Reason::UnknownTenant,
+                    ScimError::not_found("no tenant is configured at this path"),
+                ));
             }
         };
         ctx.tenant = Some(tenant.name.clone());
-        if let Err(refusal) = tenant.protection.check_rate() {
-            ctx.rejection = Some(refusal.reason);
-            return Err(refusal.error);
-        }
+        tenant.protection.check_rate()?;
         let endpoint = Endpoint::parse(&route.rest);
         ctx.operation = Operation::of(&header.method, endpoint.as_ref());
         if let Some(Endpoint::Resource(_, id)) = &endpoint {

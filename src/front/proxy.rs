@@ -1,6 +1,7 @@
 //! Proxy mode, phase by phase: pingora proxies to the tenant's SCIM target while the
 //! tenant's hooks (`crate::proxy::hooks`) rewrite what passes.
 
+use crate::failure::Failure;
 use crate::gateway::{Gateway, Invocation};
 use crate::provisioning::CallLog;
 use crate::proxy::hooks::{self, ProxiedRequest};
@@ -74,8 +75,6 @@ pub struct ProxyState {
     body_deadline: Instant,
     /// Bytes of the target's response body so far (capped at `max_response_bytes`).
     response_bytes: usize,
-    /// A SCIM error decided in a body phase, written by `fail_to_proxy`.
-    pub local_error: Option<ScimError>,
     pub upstream_started: Option<Instant>,
     pub upstream_status: Option<u16>,
     pub peer: Option<String>,
@@ -113,10 +112,10 @@ pub async fn receive_small_body(
     gateway: &Gateway,
     session: &mut Session,
     started: Instant,
-) -> Result<Option<Bytes>, ScimError> {
+) -> Result<Option<Bytes>, Failure> {
     let declared = super::body::declared_length(session);
     if declared.is_some_and(|len| len > gateway.limits.max_body_bytes) {
-        return Err(body_too_large(gateway));
+        return Err(super::body::body_too_large(gateway.limits.max_body_bytes));
     }
     if !declared.is_some_and(|len| len > 0 && len <= RETRY_BUFFER_BYTES) {
         return Ok(None);
@@ -145,7 +144,7 @@ pub async fn prepare(
     started: Instant,
     arriving: Arriving,
     calls: CallLog,
-) -> Result<ProxyState, ScimError> {
+) -> Result<ProxyState, Failure> {
     let Arriving {
         tenant,
         target,
@@ -202,7 +201,6 @@ pub async fn prepare(
         body_bytes: 0,
         response_bytes: 0,
         body_deadline,
-        local_error: None,
         upstream_started: None,
         upstream_status: None,
         peer: None,
@@ -215,7 +213,10 @@ pub async fn prepare(
             .call(hooks::ON_REQUEST, vec![argument])
             .await?;
         if !changed.is_null() {
-            state.request.update(&changed)?;
+            state
+                .request
+                .update(&changed)
+                .map_err(Failure::script_fault)?;
         }
     }
     // pingora replays a body it buffered for retries through `request_body_filter`, which
@@ -269,14 +270,7 @@ pub async fn upstream_head(state: &mut ProxyState, upstream: &mut RequestHeader)
     match state.tenant.upstream.credential_header().await {
         Ok(Some((name, value))) => upstream.insert_header(name, value)?,
         Ok(None) => {}
-        Err(scim) => {
-            let status = scim.status;
-            state.local_error = Some(scim);
-            return Err(Error::explain(
-                HTTPStatus(status),
-                "no credentials for the target",
-            ));
-        }
+        Err(failure) => return Err(fail_locally(failure)),
     }
     match &state.request_body {
         RequestBody::Prepared(prepared) => {
@@ -310,12 +304,13 @@ pub async fn request_body(
         return Ok(());
     }
     if !end_of_stream && Instant::now() > state.body_deadline {
-        return Err(fail_locally(state, super::body::body_too_slow()));
+        return Err(fail_locally(super::body::body_too_slow()));
     }
     if let Some(chunk) = body.as_ref() {
         state.body_bytes += chunk.len();
-        if state.body_bytes > gateway.limits.max_body_bytes {
-            return Err(fail_locally(state, body_too_large(gateway)));
+        let limit = gateway.limits.max_body_bytes;
+        if state.body_bytes > limit {
+            return Err(fail_locally(super::body::body_too_large(limit)));
         }
     }
     let RequestBody::HeldBack(buffer) = &mut state.request_body else {
@@ -331,7 +326,7 @@ pub async fn request_body(
     let whole = std::mem::take(buffer).freeze();
     match run_request_body_hook(gateway, state, started, whole).await {
         Ok(rewritten) => *body = Some(rewritten),
-        Err(scim) => return Err(fail_locally(state, scim)),
+        Err(failure) => return Err(fail_locally(failure)),
     }
     Ok(())
 }
@@ -342,7 +337,7 @@ async fn run_request_body_hook(
     state: &ProxyState,
     started: Instant,
     whole: Bytes,
-) -> Result<Bytes, ScimError> {
+) -> Result<Bytes, Failure> {
     let arguments = vec![
         crate::adapter::json_to_dynamic(&state.request.to_json()),
         crate::adapter::json_to_dynamic(&hooks::body_json(&whole)),
@@ -397,11 +392,11 @@ pub async fn response_head(
             .await
         {
             Ok(changed) => changed,
-            Err(scim) => return Err(fail_locally(state, scim)),
+            Err(failure) => return Err(fail_locally(failure)),
         };
         if !changed.is_null() {
-            let (status, new_headers) =
-                hooks::response_update(&changed).map_err(|e| fail_locally(state, e))?;
+            let (status, new_headers) = hooks::response_update(&changed)
+                .map_err(|e| fail_locally(Failure::script_fault(e)))?;
             if let Some(status) = status {
                 response.set_status(status)?;
             }
@@ -446,7 +441,7 @@ pub async fn response_head(
 /// A redirect is not passed on (the client would follow it with its own credentials to a
 /// host the tenant never allowed, or take it for an answer), nor a body declared larger
 /// than the tenant takes: both become a SCIM 502 before anything reaches the client.
-fn refuse_unsafe_answer(state: &mut ProxyState, response: &ResponseHeader) -> Result<()> {
+fn refuse_unsafe_answer(state: &ProxyState, response: &ResponseHeader) -> Result<()> {
     let status = response.status.as_u16();
     let limit = state.tenant.upstream.max_response_bytes();
     let refusal = if crate::upstream::is_redirect(status) {
@@ -478,7 +473,7 @@ fn refuse_unsafe_answer(state: &mut ProxyState, response: &ResponseHeader) -> Re
         None => Ok(()),
         Some((reason, error)) => {
             crate::metrics::upstream_refused(&state.tenant.name, reason);
-            Err(fail_locally(state, error))
+            Err(fail_locally(Failure::upstream(error)))
         }
     }
 }
@@ -555,46 +550,45 @@ pub fn response_body(
     {
         Ok(value) if value.is_null() => Some(whole),
         Ok(value) => Some(hooks::body_bytes(&value)),
-        Err(error) => {
-            tracing::warn!(tenant = %state.tenant.name, detail = %error.detail, "on_response_body failed; the target's body is passed on");
+        Err(failure) => {
+            tracing::warn!(tenant = %state.tenant.name, kind = failure.kind().name(), detail = %failure.error().detail, "on_response_body failed; the target's body is passed on");
             Some(whole)
         }
     };
     Ok(())
 }
 
-/// The SCIM error for a proxy failure that pingora reports.
-pub fn failure_to_scim(state: Option<&mut ProxyState>, error: &Error) -> ScimError {
-    if let Some(local) = state.and_then(|s| s.local_error.take()) {
-        return local;
+/// The failure pingora reports from a proxy phase: the gateway's own, when a phase failed
+/// locally ([`fail_locally`]), else what went wrong on the way to the target.
+pub fn failure_of(error: &Error) -> Failure {
+    if let Some(local) = error.root_cause().downcast_ref::<Failure>() {
+        return local.clone();
     }
     match error.etype() {
         ConnectTimedout | ConnectRefused | ConnectNoRoute | ConnectError | ConnectProxyFailure => {
-            ScimError::unavailable(None, "the target application is unreachable")
+            Failure::upstream(ScimError::unavailable(
+                None,
+                "the target application is unreachable",
+            ))
         }
         ReadTimedout | WriteTimedout => {
-            ScimError::new(504, None, "the target application did not answer in time")
+            Failure::deadline("the target application did not answer in time")
         }
-        HTTPStatus(503) => {
-            ScimError::unavailable(None, "no healthy address of the target application")
-        }
-        _ => ScimError::new(
+        HTTPStatus(503) => Failure::upstream(ScimError::unavailable(
+            None,
+            "no healthy address of the target application",
+        )),
+        _ => Failure::upstream(ScimError::new(
             502,
             None,
             "the target application's answer could not be relayed",
-        ),
+        )),
     }
 }
 
-fn fail_locally(state: &mut ProxyState, error: ScimError) -> Box<Error> {
-    let status = error.status;
-    state.local_error = Some(error);
-    Error::explain(HTTPStatus(status), "answered locally by the gateway")
-}
-
-fn body_too_large(gateway: &Gateway) -> ScimError {
-    ScimError::payload_too_large(format!(
-        "the request body is larger than {} bytes",
-        gateway.limits.max_body_bytes
-    ))
+/// Ends the proxied request with `failure`, which pingora carries (as its error's cause)
+/// to `fail_to_proxy`, where it is answered.
+fn fail_locally(failure: Failure) -> Box<Error> {
+    let status = failure.status();
+    Error::because(HTTPStatus(status), "answered locally by the gateway", failure)
 }

@@ -2,17 +2,18 @@
 
 use super::{body, Admitted, RequestCtx};
 use crate::adapter::Projection;
+use crate::failure::Failure;
 use crate::gateway::{Gateway, Invocation};
 use crate::scim_api::{self, ScimRequest, ScimResponse};
 use pingora::proxy::Session;
-use scimitar_scim::{ListQuery, ScimError};
+use scimitar_scim::ListQuery;
 
 pub async fn answer(
     gateway: &Gateway,
     session: &mut Session,
     ctx: &mut RequestCtx,
     admitted: Admitted,
-) -> Result<ScimResponse, ScimError> {
+) -> Result<ScimResponse, Failure> {
     let Admitted {
         tenant,
         route,
@@ -50,7 +51,11 @@ pub async fn answer(
     };
     tokio::time::timeout_at(deadline.into(), scim_api::handle(call, endpoint, &request))
         .await
-        .map_err(|_| ScimError::new(504, None, "the request did not finish before its deadline"))
+        .unwrap_or_else(|_| {
+            Err(Failure::deadline(
+                "the request did not finish before its deadline",
+            ))
+        })
 }
 
 /// The client's `attributes`/`excludedAttributes`, for `scim_requested` (a malformed query

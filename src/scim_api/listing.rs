@@ -4,10 +4,11 @@
 //! kept for the next page), never holding a whole directory to cut it.
 
 use super::endpoint::noun_plural;
-use super::message::{Failure, ScimResponse};
+use super::message::ScimResponse;
 use super::resources::Resources;
 use crate::adapter::{json_to_dynamic, Listing};
 use crate::directory;
+use crate::failure::Failure;
 use crate::metrics;
 use scimitar_scim::list::{list_response, page, ListQuery};
 use scimitar_scim::projection::project;
@@ -71,11 +72,11 @@ impl Resources<'_> {
                     // Nothing follows: what came is all there is from here on.
                     None if next.is_null() => (query.start_index - 1 + returned) as u64,
                     None => self.index_total().await?.ok_or_else(|| {
-                        ScimError::internal(format!(
+                        Failure::script_fault(ScimError::internal(format!(
                             "{function} answered a page without a total: keep a count with \
                              [tenants.index] ({} = [])",
                             noun_plural(self.kind).to_ascii_lowercase()
-                        ))
+                        )))
                     })?,
                 };
                 if !next.is_null() {
@@ -93,7 +94,7 @@ impl Resources<'_> {
     }
 
     /// Every resource of `items` (as the adapter answered them) the whole filter matches.
-    fn matching(&self, items: Vec<Value>, query: &ListQuery) -> Result<Vec<Value>, ScimError> {
+    fn matching(&self, items: Vec<Value>, query: &ListQuery) -> Result<Vec<Value>, Failure> {
         let mut matching = Vec::with_capacity(items.len());
         for item in items {
             let resource = self.shape(item)?;
@@ -119,7 +120,7 @@ impl Resources<'_> {
     }
 
     /// How many resources the tenant's index counts, when it counts this kind.
-    async fn index_total(&self) -> Result<Option<u64>, ScimError> {
+    async fn index_total(&self) -> Result<Option<u64>, Failure> {
         let tenant = self.call.tenant;
         if tenant
             .index

@@ -1,5 +1,6 @@
 //! The SCIM request and response as the SCIM layer sees them, free of pingora types.
 
+use crate::failure::Failure;
 use bytes::Bytes;
 use scimitar_scim::{ScimError, MAX_RETRY_AFTER_SECS};
 use serde_json::Value;
@@ -19,38 +20,11 @@ pub struct ScimResponse {
     pub body: Option<Value>,
     pub location: Option<String>,
     pub retry_after: Option<u64>,
-    /// Set when the gateway refused the request itself (the `reason` of
-    /// `scimitar_rejected_requests_total`).
-    pub rejection: Option<&'static str>,
-}
-
-/// Why a SCIM operation did not succeed.
-#[derive(Debug)]
-pub enum Failure {
-    /// The answer is this SCIM error (the adapter's, the target's or the protocol's).
-    Error(ScimError),
-    /// The gateway turned the request away before it could run, for `reason`.
-    Refused {
-        reason: &'static str,
-        error: ScimError,
-    },
-}
-
-impl From<ScimError> for Failure {
-    fn from(error: ScimError) -> Self {
-        Failure::Error(error)
-    }
 }
 
 impl From<Failure> for ScimResponse {
     fn from(failure: Failure) -> Self {
-        match failure {
-            Failure::Error(error) => error.into(),
-            Failure::Refused { reason, error } => ScimResponse {
-                rejection: Some(reason),
-                ..error.into()
-            },
-        }
+        failure.into_error().into()
     }
 }
 
@@ -61,7 +35,6 @@ impl ScimResponse {
             body: Some(body),
             location: None,
             retry_after: None,
-            rejection: None,
         }
     }
 
@@ -71,7 +44,6 @@ impl ScimResponse {
             body: Some(body),
             location,
             retry_after: None,
-            rejection: None,
         }
     }
 
@@ -81,7 +53,6 @@ impl ScimResponse {
             body: None,
             location: None,
             retry_after: None,
-            rejection: None,
         }
     }
 }
@@ -107,7 +78,6 @@ impl From<ScimError> for ScimResponse {
             body: Some(error.to_json()),
             location: None,
             retry_after: retry_after_for(error.status, error.retry_after),
-            rejection: None,
         }
     }
 }

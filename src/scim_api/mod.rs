@@ -7,8 +7,9 @@ mod message;
 mod resources;
 
 pub use endpoint::Endpoint;
-pub use message::{retry_after_for, Failure, ScimRequest, ScimResponse};
+pub use message::{retry_after_for, ScimRequest, ScimResponse};
 
+use crate::failure::Failure;
 use crate::gateway::Invocation;
 use http::Method;
 use resources::Resources;
@@ -53,19 +54,8 @@ impl Operation {
     }
 }
 
-/// Answers one SCIM request for the invocation's tenant.
+/// Answers one SCIM request for the invocation's tenant, or says why it failed.
 pub async fn handle(
-    call: Invocation<'_>,
-    endpoint: Option<Endpoint>,
-    request: &ScimRequest,
-) -> ScimResponse {
-    match dispatch(call, endpoint, request).await {
-        Ok(response) => response,
-        Err(error) => error.into(),
-    }
-}
-
-async fn dispatch(
     call: Invocation<'_>,
     endpoint: Option<Endpoint>,
     request: &ScimRequest,

@@ -7,9 +7,10 @@
 //! from what it has (PATCH as get + apply + replace) or answers with SCIM 501.
 
 use super::endpoint::{noun, noun_plural};
-use super::message::{Failure, ScimRequest, ScimResponse};
+use super::message::{ScimRequest, ScimResponse};
 use crate::adapter::PatchHandle;
 use crate::directory;
+use crate::failure::Failure;
 use crate::gateway::Invocation;
 use crate::ordering::{name_key, resource_key};
 use rhai::Dynamic;
@@ -46,7 +47,7 @@ impl Resources<'_> {
         &self,
         function: &str,
         args: Vec<Dynamic>,
-    ) -> Result<Value, ScimError> {
+    ) -> Result<Value, Failure> {
         self.require(function, args.len())?;
         self.call.call(function, args).await
     }
@@ -59,14 +60,14 @@ impl Resources<'_> {
     }
 
     /// The resource as the adapter returns it, shaped; SCIM 404 when it does not exist.
-    pub(super) async fn fetch(&self, id: &str) -> Result<Value, ScimError> {
-        self.fetch_if_exists(id)
-            .await?
-            .ok_or_else(|| ScimError::not_found(format!("{} {id} not found", noun(self.kind))))
+    pub(super) async fn fetch(&self, id: &str) -> Result<Value, Failure> {
+        self.fetch_if_exists(id).await?.ok_or_else(|| {
+            ScimError::not_found(format!("{} {id} not found", noun(self.kind))).into()
+        })
     }
 
     /// The same, `None` when it does not exist.
-    pub(super) async fn fetch_if_exists(&self, id: &str) -> Result<Option<Value>, ScimError> {
+    pub(super) async fn fetch_if_exists(&self, id: &str) -> Result<Option<Value>, Failure> {
         let found = self.invoke(&self.function("get"), vec![id.into()]).await?;
         if found.is_null() {
             return Ok(None);
@@ -153,7 +154,7 @@ impl Resources<'_> {
                 Err(undo) => tracing::warn!(
                     tenant = %self.call.tenant.name,
                     group = %id,
-                    detail = %undo.detail,
+                    detail = %undo.error().detail,
                     "a group whose members could not be added could not be deleted either; \
                      Entra's retry of the create completes it"
                 ),
@@ -163,7 +164,7 @@ impl Resources<'_> {
         if let Some(key) = &pending {
             self.remember(key, None).await;
         }
-        Ok(self.fetch(&id).await?)
+        self.fetch(&id).await
     }
 
     /// The id of a group an earlier, failed create of the same name left at the target.
@@ -226,10 +227,7 @@ impl Resources<'_> {
             .locks
             .take(keys)
             .await
-            .map_err(|error| Failure::Refused {
-                reason: error.reason(),
-                error: error.to_scim(),
-            })
+            .map_err(|error| error.to_failure())
     }
 
     pub async fn replace(&self, id: &str) -> Result<ScimResponse, Failure> {
@@ -342,7 +340,7 @@ impl Resources<'_> {
         &self,
         id: &str,
         ops: Vec<PatchOp>,
-    ) -> Result<Option<Value>, ScimError> {
+    ) -> Result<Option<Value>, Failure> {
         let patch_fn = self.function("patch");
         if self.call.defines(&patch_fn, 2) {
             let result = self
@@ -418,36 +416,37 @@ impl Resources<'_> {
             .call("add_members", vec![id.into(), ids.into()])
             .await
         {
-            Err(error) if error.status == 404 => {
+            Err(failure) if failure.status() == 404 => {
                 let group = self.call.call("get_group", vec![id.into()]).await?;
                 if group.is_null() {
-                    return Err(error.into());
+                    return Err(failure);
                 }
                 Err(ScimError::invalid_value(format!(
                     "a member to add is not a user of the target application: {} ({})",
                     add.join(", "),
-                    error.detail
+                    failure.error().detail
                 ))
                 .into())
             }
-            other => other.map(|_| ()).map_err(Failure::from),
+            other => other.map(|_| ()),
         }
     }
 
     /// Completes what the adapter returned into a SCIM resource: `schemas` and `meta`
-    /// (`resourceType`, `location`), keeping what the adapter set itself.
-    pub(super) fn shape(&self, resource: Value) -> Result<Value, ScimError> {
+    /// (`resourceType`, `location`), keeping what the adapter set itself. A value that is
+    /// no resource is the script's fault.
+    pub(super) fn shape(&self, resource: Value) -> Result<Value, Failure> {
         let Value::Object(mut map) = resource else {
-            return Err(ScimError::internal(format!(
+            return Err(Failure::script_fault(ScimError::internal(format!(
                 "the adapter returned a {} that is not an object",
                 noun(self.kind)
-            )));
+            ))));
         };
         let Some(id) = map.get("id").and_then(id_text) else {
-            return Err(ScimError::internal(format!(
+            return Err(Failure::script_fault(ScimError::internal(format!(
                 "the adapter returned a {} without an id",
                 noun(self.kind)
-            )));
+            ))));
         };
         map.insert("id".into(), Value::String(id.clone()));
         let schemas = schemas_of(&map, self.kind);

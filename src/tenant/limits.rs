@@ -3,6 +3,7 @@
 //! answer SCIM 429 with `Retry-After`, which Entra honours by retrying later.
 
 use crate::config::TenantLimits;
+use crate::failure::{Failure, Reason};
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use scimitar_scim::ScimError;
@@ -13,13 +14,6 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 pub struct Protection {
     rate: Option<DefaultDirectRateLimiter>,
     concurrency: Option<Arc<Semaphore>>,
-}
-
-/// Why a request was turned away (the `reason` label of `scimitar_rejected_requests_total`).
-#[derive(Debug)]
-pub struct Refusal {
-    pub reason: &'static str,
-    pub error: ScimError,
 }
 
 impl Protection {
@@ -38,17 +32,17 @@ impl Protection {
     }
 
     /// Counts a request against the rate limit, or says it is over.
-    pub fn check_rate(&self) -> Result<(), Refusal> {
+    pub fn check_rate(&self) -> Result<(), Failure> {
         if let Some(rate) = &self.rate {
             if let Err(not_until) = rate.check() {
                 let wait = not_until.wait_time_from(DefaultClock::default().now());
-                return Err(Refusal {
-                    reason: "rate_limited",
-                    error: ScimError::too_many_requests(
+                return Err(Failure::refused(
+                    Reason::RateLimited,
+                    ScimError::too_many_requests(
                         wait.as_secs().max(1),
                         "this tenant's request rate limit is reached",
                     ),
-                });
+                ));
             }
         }
         Ok(())
@@ -56,19 +50,21 @@ impl Protection {
 
     /// A concurrency slot, when concurrency is capped: taken once the request has arrived
     /// whole, so that a slow sender holds none.
-    pub fn take_slot(&self) -> Result<Option<OwnedSemaphorePermit>, Refusal> {
+    pub fn take_slot(&self) -> Result<Option<OwnedSemaphorePermit>, Failure> {
         match &self.concurrency {
             None => Ok(None),
             Some(semaphore) => semaphore
                 .clone()
                 .try_acquire_owned()
                 .map(Some)
-                .map_err(|_| Refusal {
-                    reason: "concurrency",
-                    error: ScimError::too_many_requests(
-                        1,
-                        "this tenant has too many requests in flight",
-                    ),
+                .map_err(|_| {
+                    Failure::refused(
+                        Reason::Concurrency,
+                        ScimError::too_many_requests(
+                            1,
+                            "this tenant has too many requests in flight",
+                        ),
+                    )
                 }),
         }
     }
@@ -89,10 +85,10 @@ mod tests {
         assert!(p.check_rate().is_ok());
         let refusal = p.check_rate().unwrap_err();
         assert_eq!(
-            (refusal.reason, refusal.error.status),
-            ("rate_limited", 429)
+            (refusal.rejection(), refusal.status()),
+            (Some("rate_limited"), 429)
         );
-        assert!(refusal.error.retry_after.unwrap() >= 1);
+        assert!(refusal.error().retry_after.unwrap() >= 1);
     }
 
     #[test]
@@ -103,7 +99,10 @@ mod tests {
             max_concurrent: Some(1),
         });
         let held = p.take_slot().unwrap();
-        assert_eq!(p.take_slot().unwrap_err().reason, "concurrency");
+        assert_eq!(
+            p.take_slot().unwrap_err().rejection(),
+            Some("concurrency")
+        );
         drop(held);
         assert!(p.take_slot().is_ok());
     }

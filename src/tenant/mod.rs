@@ -8,7 +8,7 @@ mod route;
 
 pub use cursors::Cursors;
 pub use index::{DirectoryIndex, IndexedKind, PassProgress};
-pub use limits::{Protection, Refusal};
+pub use limits::Protection;
 
 pub use route::{RouteMatch, RouteTemplate};
 

@@ -11,6 +11,7 @@
 mod oauth;
 
 use crate::config::{Secret, UpstreamAuth, UpstreamConfig};
+use crate::failure::Failure;
 use crate::metrics;
 use crate::provisioning::{CallLog, TargetCall};
 use anyhow::Context;
@@ -167,7 +168,7 @@ impl UpstreamClient {
         request: UpstreamRequest,
         deadline: Instant,
         calls: &CallLog,
-    ) -> Result<UpstreamResponse, ScimError> {
+    ) -> Result<UpstreamResponse, Failure> {
         let url = self.resolve(&request.url)?;
         let host = host_port(&url).unwrap_or_default();
         let repeatable = request.retry_safe
@@ -214,7 +215,7 @@ impl UpstreamClient {
     /// requests (the client's own `Authorization` never goes upstream).
     pub async fn credential_header(
         &self,
-    ) -> Result<Option<(reqwest::header::HeaderName, reqwest::header::HeaderValue)>, ScimError>
+    ) -> Result<Option<(reqwest::header::HeaderName, reqwest::header::HeaderValue)>, Failure>
     {
         match &self.auth {
             None => Ok(None),
@@ -223,7 +224,11 @@ impl UpstreamClient {
                 let token = oauth.token(&self.http, self.timeout).await?;
                 let mut value = reqwest::header::HeaderValue::from_str(&format!("Bearer {token}"))
                     .map_err(|_| {
-                        ScimError::new(502, None, "the target issued an unusable token")
+                        Failure::upstream(ScimError::new(
+                            502,
+                            None,
+                            "the target issued an unusable token",
+                        ))
                     })?;
                 value.set_sensitive(true);
                 Ok(Some((reqwest::header::AUTHORIZATION, value)))
@@ -245,7 +250,10 @@ impl UpstreamClient {
         }
     }
 
-    fn resolve(&self, target: &str) -> Result<url::Url, ScimError> {
+    /// The URL a script's request goes to. A value that would climb out of its path
+    /// segment is the client's; a URL the adapter cannot build, or one outside the tenant's
+    /// allowed hosts, is the script's fault.
+    fn resolve(&self, target: &str) -> Result<url::Url, Failure> {
         if let Some(segment) = dot_segment(target) {
             // URL resolution would remove it, and the request would reach another endpoint
             // of the target (`/users/%2E%2E` is `/`): an id or value that cannot be addressed.
@@ -253,19 +261,22 @@ impl UpstreamClient {
             return Err(ScimError::invalid_value(format!(
                 "a value in this request ({segment:?}) would make the target's path climb out \
                  of its segment; nothing was sent"
-            )));
+            ))
+            .into());
         }
         let url = self.base.join(target).map_err(|e| {
-            ScimError::internal(format!("the adapter built a bad URL {target:?}: {e}"))
+            Failure::script_fault(ScimError::internal(format!(
+                "the adapter built a bad URL {target:?}: {e}"
+            )))
         })?;
         let host = host_port(&url).unwrap_or_default();
         let bare_host = url.host_str().unwrap_or_default().to_ascii_lowercase();
         let allowed = self.allowed_hosts.contains(&host) || self.allowed_hosts.contains(&bare_host);
         if !matches!(url.scheme(), "http" | "https") || !allowed {
             metrics::upstream_refused(&self.tenant, "host_not_allowed");
-            return Err(ScimError::internal(format!(
+            return Err(Failure::script_fault(ScimError::internal(format!(
                 "the adapter tried to reach {host:?}, which is not in the tenant's allowed hosts"
-            )));
+            ))));
         }
         Ok(url)
     }
@@ -278,7 +289,7 @@ impl UpstreamClient {
         host: &str,
         timeout: Duration,
         calls: &CallLog,
-    ) -> Result<Attempt, ScimError> {
+    ) -> Result<Attempt, Failure> {
         let mut builder = http
             .request(request.method.clone(), url.clone())
             .timeout(timeout);
@@ -360,7 +371,7 @@ impl UpstreamClient {
                     .and_then(|(_, v)| url.join(v).ok())
                     .and_then(|u| host_port(&u))
                     .unwrap_or_else(|| "nowhere".to_string());
-                return Err(ScimError::new(
+                return Err(Failure::upstream(ScimError::new(
                     502,
                     None,
                     format!(
@@ -368,7 +379,7 @@ impl UpstreamClient {
                          the gateway does not follow redirects (set upstream.base_url to where \
                          the application really is)"
                     ),
-                ));
+                )));
             }
             Ok((status, headers, body)) => {
                 let json = serde_json::from_str(&body).ok();
@@ -381,7 +392,7 @@ impl UpstreamClient {
             }
             Err(Unanswered::TooLarge) => {
                 metrics::upstream_refused(&self.tenant, "response_too_large");
-                return Err(too_large_answer(self.max_response_bytes));
+                return Err(Failure::upstream(too_large_answer(self.max_response_bytes)));
             }
             Err(Unanswered::Failed(error)) => {
                 tracing::warn!(tenant = %self.tenant, %host, method, error = %without_url(error), "upstream call failed");
@@ -454,32 +465,31 @@ pub fn dot_segment(target: &str) -> Option<&str> {
     })
 }
 
-/// The outcome handed to the script, or the SCIM error that Entra should see instead.
-fn finish(outcome: Attempt, raw: bool) -> Result<UpstreamResponse, ScimError> {
-    match outcome {
-        Attempt::Failed(what) => Err(ScimError::unavailable(
+/// The outcome handed to the script, or the target's failure that Entra should see instead.
+fn finish(outcome: Attempt, raw: bool) -> Result<UpstreamResponse, Failure> {
+    let refused = match outcome {
+        Attempt::Answered(r) if raw => return Ok(r),
+        Attempt::Failed(what) => ScimError::unavailable(
             None,
             format!("the target application is unreachable: {what}"),
-        )),
-        Attempt::Answered(r) if raw => Ok(r),
-        Attempt::Answered(r) if r.status == 429 => Err(ScimError::too_many_requests(
+        ),
+        Attempt::Answered(r) if r.status == 429 => ScimError::too_many_requests(
             retry_after(&r).map_or(1, |d| d.as_secs().max(1)),
             "the target application is throttling requests",
-        )),
-        Attempt::Answered(r) if r.status >= 500 => Err(ScimError::unavailable(
+        ),
+        Attempt::Answered(r) if r.status >= 500 => ScimError::unavailable(
             retry_after(&r).map(|d| d.as_secs()),
             format!("the target application failed with HTTP {}", r.status),
-        )),
-        Attempt::Answered(r) => Ok(r),
-    }
+        ),
+        Attempt::Answered(r) => return Ok(r),
+    };
+    Err(Failure::upstream(refused))
 }
 
-fn remaining(deadline: Instant) -> Result<Duration, ScimError> {
+fn remaining(deadline: Instant) -> Result<Duration, Failure> {
     let left = deadline.saturating_duration_since(Instant::now());
     if left.is_zero() {
-        return Err(ScimError::new(
-            504,
-            None,
+        return Err(Failure::deadline(
             "the request deadline passed before the target answered",
         ));
     }

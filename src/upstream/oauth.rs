@@ -2,6 +2,7 @@
 //! tenant until shortly before they expire.
 
 use crate::config::TokenEncoding;
+use crate::failure::Failure;
 use scimitar_scim::ScimError;
 use serde::Deserialize;
 use std::time::{Duration, Instant};
@@ -63,12 +64,12 @@ impl ClientCredentials {
         &self,
         http: &reqwest::Client,
         timeout: Duration,
-    ) -> Result<String, ScimError> {
+    ) -> Result<String, Failure> {
         let mut cached = self.cached.lock().await;
         if let Some(token) = cached.as_ref().filter(|t| Instant::now() < t.refresh_at) {
             return Ok(token.access_token.clone());
         }
-        let fresh = self.fetch(http, timeout).await?;
+        let fresh = self.fetch(http, timeout).await.map_err(Failure::upstream)?;
         let token = fresh.access_token.clone();
         // The target's number, capped: a lifetime of years (or u64::MAX) must neither
         // overflow `Instant` nor keep a token past any sane rotation.

@@ -43,6 +43,17 @@ impl Gateway {
             .await
             .unwrap()
     }
+
+    /// `scimitar_rejected_requests_total` of `tenant` for `reason` now (0 when never counted).
+    pub async fn rejected(&self, tenant: &str, reason: &str) -> u64 {
+        let series =
+            format!("scimitar_rejected_requests_total{{reason=\"{reason}\",tenant=\"{tenant}\"}} ");
+        self.metrics()
+            .await
+            .lines()
+            .find_map(|line| line.strip_prefix(&series)?.parse().ok())
+            .unwrap_or(0)
+    }
 }
 
 impl Gateway {

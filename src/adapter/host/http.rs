@@ -11,7 +11,7 @@
 
 use super::HostResult;
 use crate::adapter::context;
-use crate::adapter::convert::{scim_error_to_throw, to_dynamic, to_json};
+use crate::adapter::convert::{throw, to_dynamic, to_json};
 use crate::upstream::{Body, UpstreamRequest, UpstreamResponse};
 use reqwest::Method;
 use rhai::{Dynamic, Engine, Map};
@@ -68,7 +68,7 @@ fn send(request: UpstreamRequest) -> HostResult<Map> {
             .await
     })
     .ok_or("http: this script thread has no HTTP client (see the gateway's log)")?
-    .map_err(scim_error_to_throw)?;
+    .map_err(throw)?;
     Ok(response_map(response))
 }
 

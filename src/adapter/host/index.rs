@@ -9,7 +9,8 @@
 
 use super::HostResult;
 use crate::adapter::context;
-use crate::adapter::convert::scim_error_to_throw;
+use crate::adapter::convert::throw;
+use crate::failure::{Failure, Reason};
 use rhai::{Dynamic, Engine};
 use scimitar_scim::{ResourceKind, ScimError};
 
@@ -25,7 +26,7 @@ pub fn register(engine: &mut Engine) {
             };
             let unavailable = |error: crate::store::StoreError| {
                 tracing::error!(tenant = %ctx.tenant, %error, "the directory index could not be read");
-                scim_error_to_throw(ScimError::unavailable(Some(5), "the gateway's store is unavailable"))
+                throw(Failure::store_unavailable(5))
             };
             let value = ctx.wait(ctx.store.index_value(&ctx.tenant, kind.name(), id, attribute))?
                 .map_err(unavailable)?;
@@ -37,9 +38,12 @@ pub fn register(engine: &mut Engine) {
             if state.is_fresh(fresh) {
                 Ok(Dynamic::UNIT)
             } else {
-                Err(scim_error_to_throw(ScimError::unavailable(
-                    Some(10),
-                    "the gateway's index of the target's directory is still being built; retry",
+                Err(throw(Failure::refused(
+                    Reason::IndexRebuilding,
+                    ScimError::unavailable(
+                        Some(10),
+                        "the gateway's index of the target's directory is still being built; retry",
+                    ),
                 )))
             }
         },

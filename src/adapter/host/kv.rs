@@ -6,7 +6,8 @@
 
 use super::HostResult;
 use crate::adapter::context::{self, CallContext};
-use crate::adapter::convert::{scim_error_to_throw, to_dynamic, to_json};
+use crate::adapter::convert::{throw, to_dynamic, to_json};
+use crate::failure::{Failure, Reason};
 use crate::store::StoreError;
 use rhai::{Dynamic, Engine, FnPtr, NativeCallContext};
 use scimitar_scim::ScimError;
@@ -63,9 +64,12 @@ pub fn register(engine: &mut Engine) {
                     return Ok(updated);
                 }
             }
-            Err(scim_error_to_throw(ScimError::unavailable(
-                Some(1),
-                format!("kv_update: key {key:?} kept changing under other writers"),
+            Err(throw(Failure::refused(
+                Reason::ResourceBusy,
+                ScimError::unavailable(
+                    Some(1),
+                    format!("kv_update: key {key:?} kept changing under other writers"),
+                ),
             )))
         },
     );
@@ -73,8 +77,5 @@ pub fn register(engine: &mut Engine) {
 
 fn store_failure(ctx: &CallContext, function: &str, error: StoreError) -> Box<rhai::EvalAltResult> {
     tracing::error!(tenant = %ctx.tenant, function, %error, "the store failed during an adapter call");
-    scim_error_to_throw(ScimError::unavailable(
-        Some(5),
-        "the gateway's store is unavailable",
-    ))
+    throw(Failure::store_unavailable(5))
 }

@@ -6,7 +6,7 @@
 
 use super::HostResult;
 use crate::adapter::context;
-use crate::adapter::convert::scim_error_to_throw;
+use crate::adapter::convert::throw;
 use rhai::{Array, Engine};
 use scimitar_scim::ResourceKind;
 
@@ -18,6 +18,6 @@ pub fn register(engine: &mut Engine) {
             .map(|id| crate::ordering::resource_key(ResourceKind::User, &id.to_string()))
             .collect();
         ctx.wait(ctx.locks.take(&keys))?
-            .map_err(|e| scim_error_to_throw(e.to_scim()))
+            .map_err(|e| throw(e.to_failure()))
     });
 }

@@ -12,7 +12,7 @@
 //! would spend most of its operation budget on it.
 
 use super::HostResult;
-use crate::adapter::convert::{scim_error_to_throw, to_dynamic, to_json};
+use crate::adapter::convert::{throw_scim, to_dynamic, to_json};
 use rhai::{Array, Dynamic, Engine, Map};
 use scimitar_scim::patch::{apply_patch, parse_patch};
 use scimitar_scim::{values_at, ResourceKind};
@@ -25,7 +25,7 @@ pub fn register(engine: &mut Engine) {
             let resource = to_json(&resource)?;
             let mut native = Map::new();
             for (path, field) in pairs(&fields)? {
-                let found = values_at(&resource, &path).map_err(scim_error_to_throw)?;
+                let found = values_at(&resource, &path).map_err(throw_scim)?;
                 native.insert(
                     field.into(),
                     found.first().map_or(Dynamic::UNIT, to_dynamic),
@@ -49,8 +49,8 @@ pub fn register(engine: &mut Engine) {
             if !operations.is_empty() {
                 let body =
                     json!({ "schemas": [scimitar_scim::PATCH_OP], "Operations": operations });
-                let ops = parse_patch(&body, ResourceKind::User).map_err(scim_error_to_throw)?;
-                apply_patch(&mut resource, &ops).map_err(scim_error_to_throw)?;
+                let ops = parse_patch(&body, ResourceKind::User).map_err(throw_scim)?;
+                apply_patch(&mut resource, &ops).map_err(throw_scim)?;
             }
             Ok(to_dynamic(&resource))
         },

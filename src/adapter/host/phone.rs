@@ -4,7 +4,7 @@
 //! SCIM 400 `invalidValue`, so a bad number never reaches the target.
 
 use super::HostResult;
-use crate::adapter::{context, convert::scim_error_to_throw};
+use crate::adapter::{context, convert::throw_scim};
 use phonenumber::{country, Mode};
 use rhai::Engine;
 use scimitar_scim::ScimError;
@@ -12,11 +12,11 @@ use scimitar_scim::ScimError;
 pub fn register(engine: &mut Engine) {
     engine.register_fn("e164", |number: &str| -> HostResult<String> {
         let region = context::current()?.default_region;
-        to_e164(number, region).map_err(scim_error_to_throw)
+        to_e164(number, region).map_err(throw_scim)
     });
     engine.register_fn("e164", |number: &str, region: &str| -> HostResult<String> {
-        let region = parse_region(region).map_err(scim_error_to_throw)?;
-        to_e164(number, Some(region)).map_err(scim_error_to_throw)
+        let region = parse_region(region).map_err(throw_scim)?;
+        to_e164(number, Some(region)).map_err(throw_scim)
     });
 }
 

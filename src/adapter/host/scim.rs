@@ -6,7 +6,7 @@
 
 use super::HostResult;
 use crate::adapter::context;
-use crate::adapter::convert::{scim_error_to_throw, to_dynamic, to_json};
+use crate::adapter::convert::{throw_scim, to_dynamic, to_json};
 use rhai::{Array, Dynamic, Engine, INT};
 use scimitar_scim::patch::{apply_patch, PatchOp};
 use scimitar_scim::{normalize_resource, parse_patch, values_at, ResourceKind, ScimError};
@@ -35,7 +35,7 @@ pub fn register(engine: &mut Engine) {
         |status: INT, scim_type: &str, detail: &str| -> HostResult<()> {
             let status = u16::try_from(status).unwrap_or(500);
             let scim_type = (!scim_type.is_empty()).then_some(scim_type);
-            Err(scim_error_to_throw(ScimError::new(
+            Err(throw_scim(ScimError::new(
                 status, scim_type, detail,
             )))
         },
@@ -45,14 +45,14 @@ pub fn register(engine: &mut Engine) {
     engine.register_fn(
         "scim_get",
         |resource: Dynamic, path: &str| -> HostResult<Dynamic> {
-            let values = values_at(&to_json(&resource)?, path).map_err(scim_error_to_throw)?;
+            let values = values_at(&to_json(&resource)?, path).map_err(throw_scim)?;
             Ok(values.first().map_or(Dynamic::UNIT, to_dynamic))
         },
     );
     engine.register_fn(
         "scim_values",
         |resource: Dynamic, path: &str| -> HostResult<Array> {
-            let values = values_at(&to_json(&resource)?, path).map_err(scim_error_to_throw)?;
+            let values = values_at(&to_json(&resource)?, path).map_err(throw_scim)?;
             Ok(values.iter().map(to_dynamic).collect())
         },
     );
@@ -66,7 +66,7 @@ pub fn register(engine: &mut Engine) {
                 return Ok(resource);
             }
             let set = set_value(to_json(&resource)?, path, to_json(&value)?)
-                .map_err(scim_error_to_throw)?;
+                .map_err(throw_scim)?;
             Ok(to_dynamic(&set))
         },
     );
@@ -76,7 +76,7 @@ pub fn register(engine: &mut Engine) {
         "scim_normalize",
         |resource: Dynamic, kind: &str| -> HostResult<Dynamic> {
             let normalized = normalize_resource(to_json(&resource)?, resource_kind(kind)?)
-                .map_err(scim_error_to_throw)?;
+                .map_err(throw_scim)?;
             Ok(to_dynamic(&normalized))
         },
     );
@@ -84,7 +84,7 @@ pub fn register(engine: &mut Engine) {
         "scim_patch_ops",
         |body: Dynamic, kind: &str| -> HostResult<Array> {
             let ops =
-                parse_patch(&to_json(&body)?, resource_kind(kind)?).map_err(scim_error_to_throw)?;
+                parse_patch(&to_json(&body)?, resource_kind(kind)?).map_err(throw_scim)?;
             Ok(ops
                 .iter()
                 .map(|op| to_dynamic(&serde_json::to_value(op).unwrap_or_default()))
@@ -122,7 +122,7 @@ pub fn register(engine: &mut Engine) {
             "apply",
             |patch: &mut PatchHandle, resource: Dynamic| -> HostResult<Dynamic> {
                 let mut json = to_json(&resource)?;
-                apply_patch(&mut json, &patch.0).map_err(scim_error_to_throw)?;
+                apply_patch(&mut json, &patch.0).map_err(throw_scim)?;
                 Ok(to_dynamic(&json))
             },
         );
