@@ -178,11 +178,7 @@ impl Invocation<'_> {
         if let Some(answer) = self.call_in_place(function, &args) {
             return answer;
         }
-        let slot = self
-            .tenant
-            .script_share
-            .take(self.deadline)
-            .await?;
+        let slot = self.tenant.script_share.take(self.deadline).await?;
         let adapter = self.tenant.adapter.clone();
         self.gateway
             .scripts

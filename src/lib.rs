@@ -2,30 +2,35 @@
 //! sandboxed Rhai adapter turns SCIM calls into the target application's own API.
 //!
 //! The request path, module by module (see ARCHITECTURE.md):
-//! [`front`] (pingora front door) → [`tenant`] (route) → [`auth`] → [`front::body`] limits →
-//! [`scim_api`] (SCIM front, with the protocol core in `scimitar-scim`) → [`adapter`]
-//! (Rhai, host API) → [`upstream`] (the target's API) → answer → [`metrics`]. What fails is a
-//! typed [`failure::Failure`] up to the front door, which answers, counts and logs it.
+//! `front` (pingora front door) → `tenant` (route) → `auth` → `body` limits →
+//! `scim_api` (SCIM front, with the protocol core in `scimitar-scim`) → `adapter`
+//! (Rhai, host API) → `upstream` (the target's API) → answer → `metrics`. What fails is a
+//! typed `failure::Failure` up to the front door, which answers, counts and logs it.
+//!
+//! The public face is what the binary and the benchmarks use: `server` (serve, check), `config`,
+//! `store` and `provisioning` (the `log` command), `auth` (`token`), `logging`, `metrics`, and
+//! the `demo`; every other module is the gateway's own.
 
-pub mod adapter;
-pub mod admin;
+mod adapter;
+mod admin;
 pub mod auth;
+mod body;
 pub mod config;
 #[cfg(feature = "demo")]
 pub mod demo;
-pub mod directory;
-pub mod failure;
-pub mod front;
-pub mod gateway;
+mod directory;
+mod failure;
+mod front;
+mod gateway;
 pub mod logging;
 pub mod metrics;
-pub mod ordering;
+mod ordering;
 pub mod provisioning;
-pub mod proxy;
-pub mod public_url;
-pub mod reload;
-pub mod scim_api;
+mod proxy;
+mod public_url;
+mod reload;
+mod scim_api;
 pub mod server;
 pub mod store;
-pub mod tenant;
-pub mod upstream;
+mod tenant;
+mod upstream;

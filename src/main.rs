@@ -109,23 +109,8 @@ fn run(command: Command) -> anyhow::Result<()> {
         }
         Command::Check { config } => {
             let loaded = scimitar::config::Config::load(&config)?;
-            let roots =
-                scimitar::upstream::TrustedRoots::load(loaded.server.upstream_ca_file.as_deref())?;
-            let http = scimitar::upstream::http_client(&roots)?;
-            let scripts = scimitar::adapter::ScriptHost::new(&loaded.limits, 1, roots)?;
-            let script_calls = loaded.limits.script_calls_per_tenant;
-            let tenants = scimitar::tenant::Tenants::build(
-                &loaded,
-                scripts.engine(),
-                &http,
-                script_calls,
-                None,
-            )?;
-            eprintln!(
-                "{}: OK, {} tenant(s)",
-                config.display(),
-                tenants.iter().count()
-            );
+            let tenants = scimitar::server::check(&loaded)?;
+            eprintln!("{}: OK, {} tenant(s)", config.display(), tenants);
             Ok(())
         }
         Command::Log {

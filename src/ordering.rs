@@ -61,7 +61,10 @@ impl LockError {
                     "another operation on this resource is still running; retry shortly",
                 ),
             ),
-            LockError::Store(_) => Failure::store_unavailable(RETRY_AFTER_SECS * 5),
+            LockError::Store(error) => {
+                tracing::error!(%error, "the lock table's store failed");
+                Failure::store_unavailable(RETRY_AFTER_SECS * 5)
+            }
         }
     }
 }

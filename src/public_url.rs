@@ -21,10 +21,6 @@ pub struct PublicUrl {
 pub struct Origin(String);
 
 impl Origin {
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
     pub fn scheme(&self) -> &str {
         self.0
             .split_once("://")
@@ -176,7 +172,7 @@ mod tests {
 
     /// The origin's text, and the scheme and authority read from it.
     fn assert_origin(origin: Origin, text: &str, scheme: &str, authority: &str) {
-        assert_eq!(origin.as_str(), text);
+        assert_eq!(origin.to_string(), text);
         assert_eq!((origin.scheme(), origin.authority()), (scheme, authority));
     }
 
@@ -215,7 +211,7 @@ mod tests {
                     Some("https"),
                     Some("scim.example.com")
                 ))
-                .as_str(),
+                .to_string(),
             "https://scim.example.com"
         );
         assert_eq!(
@@ -225,19 +221,19 @@ mod tests {
                     Some("https, http"),
                     Some("a.example, b")
                 ))
-                .as_str(),
+                .to_string(),
             "https://a.example"
         );
         assert_eq!(
             public
                 .origin(&arrival("192.0.2.1", Some("https"), Some("evil.example")))
-                .as_str(),
+                .to_string(),
             "http://127.0.0.1:8080"
         );
         assert_eq!(
             public
                 .origin(&arrival("10.1.2.3", Some("https"), Some("evil.example/x?")))
-                .as_str(),
+                .to_string(),
             "http://127.0.0.1:8080",
             "a forwarded host that is no authority is ignored"
         );

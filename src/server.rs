@@ -15,6 +15,19 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+/// Builds everything `serve` would from `config`, short of opening the store and binding:
+/// every tenant's route, token hashes, secrets, script and upstream. Answers how many
+/// tenants there are.
+pub fn check(config: &Config) -> anyhow::Result<usize> {
+    let roots = crate::upstream::TrustedRoots::load(config.server.upstream_ca_file.as_deref())?;
+    let http = crate::upstream::http_client(&roots)?;
+    let scripts = crate::adapter::ScriptHost::new(&config.limits, 1, roots)?;
+    let script_calls = config.limits.script_calls_per_tenant;
+    let tenants =
+        crate::tenant::Tenants::build(config, scripts.engine(), &http, script_calls, None)?;
+    Ok(tenants.iter().count())
+}
+
 /// Builds the gateway from `config` (read from `config_path`, which is watched for
 /// changes) and serves until the process is told to stop.
 pub fn serve(config_path: &Path, config: &Config) -> anyhow::Result<()> {

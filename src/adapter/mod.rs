@@ -193,7 +193,9 @@ impl ScriptHost {
                 run(&engine, &adapter, Arc::new(ctx), &name, args)
             })
             .await
-            .map_err(|_| Failure::script_fault(ScimError::internal("the adapter call was cancelled")))?
+            .map_err(|_| {
+                Failure::script_fault(ScimError::internal("the adapter call was cancelled"))
+            })?
     }
 
     /// Runs `function(args...)` right here, for a function that never waits

@@ -18,9 +18,9 @@
 
 pub mod sync;
 
+use crate::failure::Failure;
 use crate::store::{Store, SyncState};
 use crate::tenant::Tenant;
-use crate::failure::Failure;
 use scimitar_scim::ResourceKind;
 use serde_json::Value;
 
@@ -39,20 +39,6 @@ pub async fn find(
 ) -> Result<Vec<String>, Failure> {
     store
         .index_find(&tenant.name, kind.name(), attribute, key)
-        .await
-        .map_err(unavailable)
-}
-
-/// The value of `attribute` the index holds for `id`.
-pub async fn value_of(
-    store: &Store,
-    tenant: &Tenant,
-    kind: ResourceKind,
-    id: &str,
-    attribute: &str,
-) -> Result<Option<String>, Failure> {
-    store
-        .index_value(&tenant.name, kind.name(), id, attribute)
         .await
         .map_err(unavailable)
 }

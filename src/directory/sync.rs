@@ -10,13 +10,13 @@
 //! deadline; what it could not finish in time the next pass does.
 
 use crate::adapter::{json_to_dynamic, Listing, Projection};
+use crate::failure::{Failure, Reason};
 use crate::gateway::{Gateway, Invocation};
 use crate::metrics;
 use crate::ordering::LockError;
 use crate::provisioning::CallLog;
 use crate::store::now_ms;
 use crate::tenant::{IndexedKind, PassProgress, Tenant};
-use crate::failure::{Failure, Reason};
 use scimitar_scim::{ResourceKind, ScimError};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;

@@ -6,7 +6,7 @@
 //! hands it every accepted connection as a [`GuardedStream`], which starts a clock on the
 //! first byte of each request and fails the read once the header has not ended
 //! (`\r\n\r\n`) in `limits.header_timeout_secs`. The body has its own deadline, checked where
-//! it is read (`front::body`).
+//! it is read (`crate::body`).
 
 use crate::metrics;
 use async_trait::async_trait;

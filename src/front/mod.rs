@@ -6,18 +6,18 @@
 //! `request_filter`; proxy tenants continue to `upstream_peer`, the upstream filters and the
 //! body filters, where their hooks run.
 
-mod body;
 mod connection;
 mod observe;
-mod proxy;
 mod respond;
 mod translate;
 
 use crate::auth::bearer_token;
+use crate::body;
 use crate::failure::{Failure, Reason};
 use crate::gateway::Gateway;
 use crate::metrics;
 use crate::provisioning::CallLog;
+use crate::proxy::phases::{self, ProxyState};
 use crate::public_url::{Arrival, Origin};
 use crate::scim_api::{Endpoint, Operation};
 use crate::tenant::{RouteMatch, Routing, Tenant};
@@ -27,7 +27,6 @@ use pingora::http::{RequestHeader, ResponseHeader};
 use pingora::prelude::*;
 use pingora::proxy::{FailToProxy, ProxyHttp, Session};
 use pingora::upstreams::peer::Peer;
-use proxy::ProxyState;
 use scimitar_scim::ScimError;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -168,7 +167,7 @@ impl ProxyHttp for ScimFront {
         ctx: &mut RequestCtx,
     ) -> Result<()> {
         match ctx.proxy.as_mut() {
-            Some(state) => proxy::upstream_head(state, upstream).await,
+            Some(state) => phases::upstream_head(state, upstream).await,
             None => Ok(()),
         }
     }
@@ -183,7 +182,7 @@ impl ProxyHttp for ScimFront {
         let started = ctx.started;
         match ctx.proxy.as_mut() {
             Some(state) => {
-                proxy::request_body(&self.gateway, state, started, body, end_of_stream).await
+                phases::request_body(&self.gateway, state, started, body, end_of_stream).await
             }
             None => Ok(()),
         }
@@ -220,7 +219,7 @@ impl ProxyHttp for ScimFront {
         let client_version = session.req_header().version;
         match ctx.proxy.as_mut() {
             Some(state) => {
-                proxy::response_head(&self.gateway, state, started, client_version, response).await
+                phases::response_head(&self.gateway, state, started, client_version, response).await
             }
             None => Ok(()),
         }
@@ -235,7 +234,7 @@ impl ProxyHttp for ScimFront {
     ) -> Result<Option<Duration>> {
         let started = ctx.started;
         if let Some(state) = ctx.proxy.as_mut() {
-            proxy::response_body(&self.gateway, state, started, body, end_of_stream)?;
+            phases::response_body(&self.gateway, state, started, body, end_of_stream)?;
         }
         if end_of_stream {
             ctx.slot = None;
@@ -250,7 +249,7 @@ impl ProxyHttp for ScimFront {
         ctx: &mut RequestCtx,
     ) -> FailToProxy {
         ctx.slot = None;
-        let response = observe::failed(ctx, proxy::failure_of(e));
+        let response = observe::failed(ctx, phases::failure_of(e));
         let status = response.status;
         // A `100 Continue` may have gone out; the final answer has not.
         if session
@@ -333,16 +332,16 @@ impl ScimFront {
         admitted: Admitted,
         target: Arc<crate::proxy::ProxyTarget>,
     ) -> Result<ProxyState, Failure> {
-        let early_body = proxy::receive_small_body(&self.gateway, session, ctx.started).await?;
+        let early_body = phases::receive_small_body(&self.gateway, session, ctx.started).await?;
         hold_slot(ctx, &admitted.tenant)?;
-        let request = proxy::Arriving {
+        let request = phases::Arriving {
             tenant: admitted.tenant,
             target,
             route: admitted.route,
             origin: admitted.origin,
             early_body,
         };
-        proxy::prepare(
+        phases::prepare(
             &self.gateway,
             session,
             ctx.started,

@@ -69,7 +69,12 @@ pub fn finished(gateway: &Gateway, session: &Session, ctx: &mut RequestCtx) {
             .map_or_else(|| "error".to_string(), |s| s.to_string());
         let peer = ctx.proxy.as_ref().and_then(|state| state.peer.as_deref());
         metrics::UPSTREAM_REQUESTS
-            .with_label_values(&[tenant, peer.unwrap_or_default(), &call.method, &upstream_status])
+            .with_label_values(&[
+                tenant,
+                peer.unwrap_or_default(),
+                &call.method,
+                &upstream_status,
+            ])
             .inc();
         metrics::UPSTREAM_DURATION
             .with_label_values(&[tenant, peer.unwrap_or_default(), &call.method])

@@ -1,7 +1,8 @@
 //! Translate mode: the SCIM layer answers, through the tenant's adapter.
 
-use super::{body, Admitted, RequestCtx};
+use super::{Admitted, RequestCtx};
 use crate::adapter::Projection;
+use crate::body;
 use crate::failure::Failure;
 use crate::gateway::{Gateway, Invocation};
 use crate::scim_api::{self, ScimRequest, ScimResponse};

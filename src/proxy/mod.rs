@@ -7,6 +7,7 @@
 
 mod health;
 pub mod hooks;
+pub mod phases;
 
 pub use health::HealthChecks;
 

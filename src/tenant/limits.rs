@@ -99,10 +99,7 @@ mod tests {
             max_concurrent: Some(1),
         });
         let held = p.take_slot().unwrap();
-        assert_eq!(
-            p.take_slot().unwrap_err().rejection(),
-            Some("concurrency")
-        );
+        assert_eq!(p.take_slot().unwrap_err().rejection(), Some("concurrency"));
         drop(held);
         assert!(p.take_slot().is_ok());
     }

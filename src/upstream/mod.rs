@@ -215,8 +215,7 @@ impl UpstreamClient {
     /// requests (the client's own `Authorization` never goes upstream).
     pub async fn credential_header(
         &self,
-    ) -> Result<Option<(reqwest::header::HeaderName, reqwest::header::HeaderValue)>, Failure>
-    {
+    ) -> Result<Option<(reqwest::header::HeaderName, reqwest::header::HeaderValue)>, Failure> {
         match &self.auth {
             None => Ok(None),
             Some(Credentials::Header { name, value }) => Ok(Some((name.clone(), value.clone()))),

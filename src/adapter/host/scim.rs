@@ -35,9 +35,7 @@ pub fn register(engine: &mut Engine) {
         |status: INT, scim_type: &str, detail: &str| -> HostResult<()> {
             let status = u16::try_from(status).unwrap_or(500);
             let scim_type = (!scim_type.is_empty()).then_some(scim_type);
-            Err(throw_scim(ScimError::new(
-                status, scim_type, detail,
-            )))
+            Err(throw_scim(ScimError::new(status, scim_type, detail)))
         },
     );
     // The first value a SCIM path reaches (`()` when none): `scim_get(user,
@@ -65,8 +63,7 @@ pub fn register(engine: &mut Engine) {
             if value.is_unit() {
                 return Ok(resource);
             }
-            let set = set_value(to_json(&resource)?, path, to_json(&value)?)
-                .map_err(throw_scim)?;
+            let set = set_value(to_json(&resource)?, path, to_json(&value)?).map_err(throw_scim)?;
             Ok(to_dynamic(&set))
         },
     );
@@ -83,8 +80,7 @@ pub fn register(engine: &mut Engine) {
     engine.register_fn(
         "scim_patch_ops",
         |body: Dynamic, kind: &str| -> HostResult<Array> {
-            let ops =
-                parse_patch(&to_json(&body)?, resource_kind(kind)?).map_err(throw_scim)?;
+            let ops = parse_patch(&to_json(&body)?, resource_kind(kind)?).map_err(throw_scim)?;
             Ok(ops
                 .iter()
                 .map(|op| to_dynamic(&serde_json::to_value(op).unwrap_or_default()))

@@ -1,11 +1,12 @@
 //! Proxy mode, phase by phase: pingora proxies to the tenant's SCIM target while the
-//! tenant's hooks (`crate::proxy::hooks`) rewrite what passes.
+//! tenant's hooks ([`super::hooks`]) rewrite what passes. The front door
+//! (`crate::front`) calls each phase from its own pingora phase of the same name.
 
+use super::hooks::{self, ProxiedRequest};
+use super::ProxyTarget;
 use crate::failure::Failure;
 use crate::gateway::{Gateway, Invocation};
 use crate::provisioning::CallLog;
-use crate::proxy::hooks::{self, ProxiedRequest};
-use crate::proxy::ProxyTarget;
 use crate::public_url::Origin;
 use crate::tenant::{RouteMatch, Tenant};
 use bytes::{Bytes, BytesMut};
@@ -113,16 +114,16 @@ pub async fn receive_small_body(
     session: &mut Session,
     started: Instant,
 ) -> Result<Option<Bytes>, Failure> {
-    let declared = super::body::declared_length(session);
+    let declared = crate::body::declared_length(session);
     if declared.is_some_and(|len| len > gateway.limits.max_body_bytes) {
-        return Err(super::body::body_too_large(gateway.limits.max_body_bytes));
+        return Err(crate::body::body_too_large(gateway.limits.max_body_bytes));
     }
     if !declared.is_some_and(|len| len > 0 && len <= RETRY_BUFFER_BYTES) {
         return Ok(None);
     }
     session.as_downstream_mut().enable_retry_buffering();
-    let deadline = super::body::deadline(gateway, started);
-    let body = super::body::read_limited(session, gateway.limits.max_body_bytes, deadline).await?;
+    let deadline = crate::body::deadline(gateway, started);
+    let body = crate::body::read_limited(session, gateway.limits.max_body_bytes, deadline).await?;
     Ok(Some(body))
 }
 
@@ -152,10 +153,10 @@ pub async fn prepare(
         origin,
         early_body,
     } = arriving;
-    let declared = super::body::declared_length(session);
+    let declared = crate::body::declared_length(session);
     // pingora streams the body to the target: each read may wait at most until the body
     // deadline (its own read timeout restarts with every byte).
-    let body_deadline = super::body::deadline(gateway, started);
+    let body_deadline = crate::body::deadline(gateway, started);
     session.set_read_timeout(Some(
         body_deadline.saturating_duration_since(Instant::now()),
     ));
@@ -304,13 +305,13 @@ pub async fn request_body(
         return Ok(());
     }
     if !end_of_stream && Instant::now() > state.body_deadline {
-        return Err(fail_locally(super::body::body_too_slow()));
+        return Err(fail_locally(crate::body::body_too_slow()));
     }
     if let Some(chunk) = body.as_ref() {
         state.body_bytes += chunk.len();
         let limit = gateway.limits.max_body_bytes;
         if state.body_bytes > limit {
-            return Err(fail_locally(super::body::body_too_large(limit)));
+            return Err(fail_locally(crate::body::body_too_large(limit)));
         }
     }
     let RequestBody::HeldBack(buffer) = &mut state.request_body else {
@@ -590,5 +591,9 @@ pub fn failure_of(error: &Error) -> Failure {
 /// to `fail_to_proxy`, where it is answered.
 fn fail_locally(failure: Failure) -> Box<Error> {
     let status = failure.status();
-    Error::because(HTTPStatus(status), "answered locally by the gateway", failure)
+    Error::because(
+        HTTPStatus(status),
+        "answered locally by the gateway",
+        failure,
+    )
 }
