@@ -1,4 +1,4 @@
-"""A minimal HTTPS SCIM endpoint for tests/proxy_tls.rs: answers every GET with an empty
+"""A minimal HTTPS SCIM endpoint for tests/integration/proxy_tls.rs: answers every GET with an empty
 ListResponse when the bearer token is right, else 401.
 
 Usage: python3 https_upstream.py PORT CERT KEY TOKEN

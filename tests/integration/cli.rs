@@ -1,0 +1,271 @@
+//! The command line: check, token, demo.
+
+use crate::support::*;
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+fn scimitar() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_scimitar"))
+}
+
+/// `scimitar check` on a config file; its success and its stderr.
+fn check(config: &std::path::Path, env: &[(&str, &str)], unset: &[&str]) -> (bool, String) {
+    let mut command = scimitar();
+    command.args(["check", "--config"]).arg(config);
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    for name in unset {
+        command.env_remove(name);
+    }
+    let out = command.output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn check_accepts_the_example_config() {
+    let example = repo_path("adapters/meta-networks.toml");
+    let (ok, stderr) = check(
+        &example,
+        &[("META_CLIENT_ID", "id"), ("META_CLIENT_SECRET", "s")],
+        &[],
+    );
+    assert!(ok, "{stderr}");
+}
+
+#[test]
+fn check_names_the_file_and_line_of_a_script_error() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("broken.rhai"),
+        "fn get_user(id) {\n  let x = ;\n}\n",
+    )
+    .unwrap();
+    let (_, hash) = new_token();
+    let config = dir.path().join("c.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[[tenants]]\nname = \"t\"\ntarget = \"t\"\nmode = \"translate\"\nroute = \"/t\"\n\
+             script = \"broken.rhai\"\nauth = {{ token_hashes = [\"{hash}\"] }}\n\
+             [tenants.upstream]\nbase_url = \"http://127.0.0.1:1\"\n"
+        ),
+    )
+    .unwrap();
+    let (ok, stderr) = check(&config, &[], &[]);
+    assert!(!ok);
+    assert!(stderr.contains("broken.rhai:2:"), "{stderr}");
+}
+
+#[test]
+fn check_names_the_line_of_a_toml_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("c.toml");
+    std::fs::write(
+        &config,
+        "[server]\nlisten = \"127.0.0.1:8080\"\nthreads = \"two\"\n",
+    )
+    .unwrap();
+    let (ok, stderr) = check(&config, &[], &[]);
+    assert!(!ok);
+    assert!(
+        stderr.contains("c.toml") && stderr.contains("line 3"),
+        "{stderr}"
+    );
+}
+
+/// What `serve` could not start with, `check` refuses too, where it is written: a listen
+/// address that is not an IP address and port, a store it cannot open, a malformed token hash.
+#[test]
+fn check_refuses_what_serve_would() {
+    let dir = tempfile::tempdir().unwrap();
+    for (toml, line, says) in [
+        (
+            "[server]\nlisten = \"localhost\"\n",
+            "line 2",
+            "socket address",
+        ),
+        (
+            "[server]\nadmin_listen = \"127.0.0.1\"\n",
+            "line 2",
+            "socket address",
+        ),
+        (
+            "[store]\nurl = \"mysql://db/scim\"\n",
+            "line 2",
+            "sqlite:// or postgres://",
+        ),
+        (
+            "[[tenants]]\nname = \"t\"\ntarget = \"t\"\nmode = \"proxy\"\nroute = \"/t\"\n\
+             auth = { token_hashes = [\"sha256:abcd\"] }\n\
+             [tenants.upstream]\nbase_url = \"http://127.0.0.1:1\"\n",
+            "line 6",
+            "64 hex digits",
+        ),
+    ] {
+        let config = dir.path().join("c.toml");
+        std::fs::write(&config, toml).unwrap();
+        let (ok, stderr) = check(&config, &[("RUST_BACKTRACE", "1")], &[]);
+        assert!(!ok, "{toml}");
+        assert!(!stderr.contains("backtrace"), "{toml}: {stderr}");
+        assert!(
+            stderr.contains("c.toml") && stderr.contains(line) && stderr.contains(says),
+            "{toml}: {stderr}"
+        );
+    }
+}
+
+#[test]
+fn check_names_a_missing_secret() {
+    let example = repo_path("adapters/meta-networks.toml");
+    let (ok, stderr) = check(
+        &example,
+        &[("META_CLIENT_ID", "id")],
+        &["META_CLIENT_SECRET"],
+    );
+    assert!(!ok);
+    assert!(stderr.contains("META_CLIENT_SECRET"), "{stderr}");
+}
+
+#[test]
+fn token_prints_a_token_and_its_hash() {
+    let (token, hash) = new_token();
+    assert!(token.len() >= 40);
+    assert!(hash.starts_with("sha256:") && hash.len() == 7 + 64);
+}
+
+/// The README's quick start: `scimitar demo` prints one JSON line per tenant, and the
+/// printed URL and token work for an Entra Test Connection against the bundled testbed.
+#[tokio::test]
+async fn demo_prints_working_tenants() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = scimitar()
+        .args(["demo", "--port", "0", "--admin-port", "0", "--data-dir"])
+        .arg(dir.path())
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    // Read every line as it comes, and keep the pipe open for as long as the demo runs.
+    let stdout = child.stdout.take().unwrap();
+    let (lines_tx, mut lines) = tokio::sync::mpsc::unbounded_channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = lines_tx.send(line);
+        }
+    });
+    let line = lines.recv().await.expect("the demo printed a tenant line");
+    let tenant: serde_json::Value = serde_json::from_str(&line).expect("a JSON line per tenant");
+    assert_eq!(tenant["target"], "meta-networks");
+    assert_eq!(tenant["mode"], "translate");
+    assert!(tenant["testbed_credentials"]["client_secret"].is_string());
+    // The other lines are printed with the first: whatever has not come by then is missing.
+    let mut tenants = vec![tenant];
+    while let Ok(Some(line)) =
+        tokio::time::timeout(std::time::Duration::from_secs(5), lines.recv()).await
+    {
+        tenants.push(serde_json::from_str(&line).expect("a JSON line per tenant"));
+    }
+    let targets: Vec<_> = tenants.iter().map(|t| t["target"].clone()).collect();
+    for target in ["rhombus", "mx3"] {
+        assert!(
+            targets.contains(&target.into()),
+            "{target} missing: {targets:?}"
+        );
+    }
+    // MX3: one URL, a tenant (token and API key) per organisation.
+    let mx3: Vec<_> = tenants.iter().filter(|t| t["target"] == "mx3").collect();
+    assert_eq!(mx3.len(), 2);
+    assert_eq!(mx3[0]["scim_url"], mx3[1]["scim_url"]);
+    assert_ne!(
+        mx3[0]["testbed_credentials"]["api_key"],
+        mx3[1]["testbed_credentials"]["api_key"]
+    );
+
+    // Every printed URL and token passes Entra's Test Connection.
+    let client = reqwest::Client::new();
+    let mut answers = Vec::new();
+    for tenant in &tenants {
+        let scim_url = tenant["scim_url"].as_str().unwrap();
+        let token = tenant["token"].as_str().unwrap();
+        let url = format!("{scim_url}/Users?filter=userName+eq+%22probe%22");
+        let started = std::time::Instant::now();
+        let response = loop {
+            match client.get(&url).bearer_auth(token).send().await {
+                Ok(r) => break r,
+                Err(_) if started.elapsed().as_secs() < 30 => {
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await
+                }
+                Err(e) => panic!("demo gateway never answered: {e}"),
+            }
+        };
+        answers.push((tenant["tenant"].clone(), read(response).await));
+    }
+    // Discovery tells each tenant's truth: MediusFlow's own extension, Meta's required names.
+    let by_name = |name: &str| tenants.iter().find(|t| t["tenant"] == name).unwrap();
+    let get = |tenant: &serde_json::Value, path: &str| {
+        let url = format!("{}{path}", tenant["scim_url"].as_str().unwrap());
+        client
+            .get(url)
+            .bearer_auth(tenant["token"].as_str().unwrap().to_string())
+            .send()
+    };
+    let medius = "urn:ietf:params:scim:schemas:extension:medius:2.0:User";
+    let (_, types) = read(
+        get(by_name("mediusflow"), "/ResourceTypes/User")
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert!(
+        types["schemaExtensions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["schema"] == medius),
+        "{types}"
+    );
+    let (status, schema) = read(
+        get(by_name("mediusflow"), &format!("/Schemas/{medius}"))
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200, "{schema}");
+    assert!(schema["attributes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|a| a["name"] == "configurationFilter"));
+    let (_, user) = read(
+        get(
+            by_name("meta-networks"),
+            "/Schemas/urn:ietf:params:scim:schemas:core:2.0:User",
+        )
+        .await
+        .unwrap(),
+    )
+    .await;
+    let name = user["attributes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["name"] == "name")
+        .unwrap();
+    assert!(name["subAttributes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|a| a["name"] == "givenName" && a["required"] == true));
+
+    let _ = child.kill();
+    let _ = child.wait();
+    for (tenant, (status, body)) in answers {
+        assert_eq!(status, 200, "{tenant}: {body}");
+        assert_eq!(body["totalResults"], 0, "{tenant}");
+    }
+}

@@ -1,0 +1,82 @@
+//! External programs from the test venv (`scripts/test` installs them).
+
+use super::*;
+
+/// A program from the test venv (`scripts/test` installs `tests/python-requirements.txt`
+/// into `.venv`). Missing is a loud failure, never a skip.
+pub fn python_tool(name: &str) -> PathBuf {
+    let bin = std::env::var("SCIMITAR_PYTHON_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| repo_path(".venv/bin"));
+    let path = bin.join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: run scripts/test, which installs the Python test tools",
+        path.display()
+    );
+    path
+}
+
+/// `scim2-server` (an independent SCIM server from PyPI) on a free loopback port.
+pub struct Scim2Server {
+    child: Child,
+    pub url: String,
+    pub token: String,
+}
+
+impl Drop for Scim2Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub async fn start_scim2_server() -> Scim2Server {
+    // A free port can be taken between picking it and binding it: try a few.
+    for _ in 0..3 {
+        if let Some(server) = try_start_scim2_server().await {
+            return server;
+        }
+    }
+    panic!("scim2-server did not start on three ports in a row");
+}
+
+async fn try_start_scim2_server() -> Option<Scim2Server> {
+    let port = free_port();
+    let (token, _) = new_token();
+    let child = Command::new(python_tool("scim2-server"))
+        .args([
+            "--hostname",
+            "127.0.0.1",
+            "--port",
+            &port.to_string(),
+            "--bearer-token",
+            &token,
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut server = Scim2Server {
+        child,
+        url: format!("http://127.0.0.1:{port}"),
+        token,
+    };
+    let client = Client::new();
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(90) {
+        let probe = client
+            .get(format!("{}/ServiceProviderConfig", server.url))
+            .bearer_auth(&server.token)
+            .send()
+            .await;
+        if probe.is_ok_and(|r| r.status().is_success()) {
+            return Some(server);
+        }
+        if let Ok(Some(_)) = server.child.try_wait() {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("scim2-server did not answer within 90 s");
+}
