@@ -73,10 +73,7 @@ impl Gateway {
             scripts,
             store,
             limits: config.limits.clone(),
-            public_url: PublicUrl::new(
-                config.server.public_url.as_deref(),
-                &config.server.trusted_proxies,
-            )?,
+            public_url: PublicUrl::new(&config.server)?,
             log,
             locks: Arc::new(locks),
             in_flight: AtomicUsize::new(0),

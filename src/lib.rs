@@ -33,4 +33,5 @@ mod scim_api;
 pub mod server;
 pub mod store;
 mod tenant;
+mod tls;
 mod upstream;

@@ -75,6 +75,16 @@ pub static CONFIG_RELOADS: LazyLock<IntCounterVec> = LazyLock::new(|| {
     .expect("metric registers once")
 });
 
+pub static TLS_RELOADS: LazyLock<IntCounterVec> = LazyLock::new(|| {
+    register_int_counter_vec!(
+        "scimitar_tls_certificate_reloads_total",
+        "Rereads of a listener's certificate after its files changed, by listener (scim, admin) \
+         and result (success, failure: the previous certificate stays in use)",
+        &["listener", "result"]
+    )
+    .expect("metric registers once")
+});
+
 pub static BUILD_INFO: LazyLock<IntGaugeVec> = LazyLock::new(|| {
     register_int_gauge_vec!(
         "scimitar_build_info",
@@ -230,6 +240,7 @@ pub fn init() {
     for result in ["success", "failure"] {
         CONFIG_RELOADS.with_label_values(&[result]);
     }
+    LazyLock::force(&TLS_RELOADS);
     LazyLock::force(&REQUESTS);
     LazyLock::force(&REQUEST_DURATION);
     LazyLock::force(&IN_FLIGHT);

@@ -3,15 +3,18 @@
 //! `X-Forwarded-Host`; else the address the client connected to. A client's `Host` header is
 //! never reflected: it would let anyone make the gateway hand out links to their own host.
 
+use crate::config::ServerConfig;
 use anyhow::{bail, Context};
 use ipnet::IpNet;
 use std::net::{IpAddr, SocketAddr};
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct PublicUrl {
     /// `scheme://host[:port][/prefix]`, without a trailing slash.
     fixed: Option<String>,
     trusted_proxies: Vec<IpNet>,
+    /// `https` when the SCIM listener serves TLS itself.
+    listener_scheme: &'static str,
 }
 
 /// `scheme://authority[/prefix]` of the gateway as a client reaches it: always `http` or
@@ -51,9 +54,9 @@ pub struct Arrival<'a> {
 }
 
 impl PublicUrl {
-    /// From `server.public_url` and `server.trusted_proxies`.
-    pub fn new(public_url: Option<&str>, trusted_proxies: &[String]) -> anyhow::Result<Self> {
-        let fixed = match public_url {
+    /// From `server.public_url`, `server.trusted_proxies` and whether `server.tls` is set.
+    pub fn new(server: &ServerConfig) -> anyhow::Result<Self> {
+        let fixed = match server.public_url.as_deref() {
             None => None,
             Some(text) => {
                 let url = url::Url::parse(text).context("server.public_url")?;
@@ -66,7 +69,8 @@ impl PublicUrl {
                 Some(url.as_str().trim_end_matches('/').to_string())
             }
         };
-        let trusted_proxies = trusted_proxies
+        let trusted_proxies = server
+            .trusted_proxies
             .iter()
             .map(|cidr| {
                 parse_network(cidr).with_context(|| format!("server.trusted_proxies: {cidr:?}"))
@@ -75,6 +79,11 @@ impl PublicUrl {
         Ok(Self {
             fixed,
             trusted_proxies,
+            listener_scheme: if server.tls.is_some() {
+                "https"
+            } else {
+                "http"
+            },
         })
     }
 
@@ -101,12 +110,14 @@ impl PublicUrl {
                 .and_then(first_value)
                 .filter(|h| is_authority(h));
             if let Some(host) = host {
-                return Origin(format!("{}://{host}", proto.unwrap_or("http")));
+                let proto = proto.unwrap_or(self.listener_scheme);
+                return Origin(format!("{proto}://{host}"));
             }
         }
+        let scheme = self.listener_scheme;
         Origin(match arrival.local {
-            Some(local) => format!("http://{}", canonical_socket(local)),
-            None => "http://localhost".to_string(),
+            Some(local) => format!("{scheme}://{}", canonical_socket(local)),
+            None => format!("{scheme}://localhost"),
         })
     }
 }
@@ -157,8 +168,11 @@ mod tests {
     use super::*;
 
     fn public(public_url: Option<&str>, trusted: &[&str]) -> anyhow::Result<PublicUrl> {
-        let trusted: Vec<String> = trusted.iter().map(|s| s.to_string()).collect();
-        PublicUrl::new(public_url, &trusted)
+        PublicUrl::new(&ServerConfig {
+            public_url: public_url.map(str::to_string),
+            trusted_proxies: trusted.iter().map(|s| s.to_string()).collect(),
+            ..ServerConfig::default()
+        })
     }
 
     fn arrival<'a>(peer: &str, proto: Option<&'a str>, host: Option<&'a str>) -> Arrival<'a> {

@@ -1,10 +1,12 @@
 //! Assembles the pingora server: the SCIM front door and the admin listener.
 
 use crate::admin::AdminApp;
-use crate::config::Config;
+use crate::config::{Config, TlsConfig};
 use crate::front::{Guarded, ScimFront};
 use crate::gateway::Gateway;
 use crate::proxy::HealthChecks;
+use crate::tls::ListenerCertificate;
+use anyhow::Context;
 use async_trait::async_trait;
 use pingora::apps::http_app::HttpServer;
 use pingora::server::configuration::ServerConf;
@@ -25,13 +27,49 @@ pub fn check(config: &Config) -> anyhow::Result<usize> {
     let script_calls = config.limits.script_calls_per_tenant;
     let tenants =
         crate::tenant::Tenants::build(config, scripts.engine(), &http, script_calls, None)?;
+    listener_certificates(config)?;
     Ok(tenants.iter().count())
+}
+
+/// The certificates of the TLS listeners, read now: (SCIM, admin).
+type ListenerCertificates = (
+    Option<Arc<ListenerCertificate>>,
+    Option<Arc<ListenerCertificate>>,
+);
+
+fn listener_certificates(config: &Config) -> anyhow::Result<ListenerCertificates> {
+    let load = |listener, key, tls: Option<&TlsConfig>| {
+        tls.map(|tls| ListenerCertificate::load(listener, tls))
+            .transpose()
+            .with_context(|| format!("server.{key}"))
+    };
+    let server = &config.server;
+    Ok((
+        load("scim", "tls", server.tls.as_ref())?,
+        load("admin", "admin_tls", server.admin_tls.as_ref())?,
+    ))
+}
+
+/// Listens on `address`, with TLS when the listener has a certificate.
+fn listen<A>(
+    service: &mut Service<A>,
+    address: std::net::SocketAddr,
+    certificate: Option<&Arc<ListenerCertificate>>,
+) -> anyhow::Result<()> {
+    match certificate {
+        Some(certificate) => {
+            service.add_tls_with_settings(&address.to_string(), None, certificate.settings()?)
+        }
+        None => service.add_tcp(&address.to_string()),
+    }
+    Ok(())
 }
 
 /// Builds the gateway from `config` (read from `config_path`, which is watched for
 /// changes) and serves until the process is told to stop.
 pub fn serve(config_path: &Path, config: &Config) -> anyhow::Result<()> {
     crate::metrics::init();
+    let (scim_certificate, admin_certificate) = listener_certificates(config)?;
     let gateway = Gateway::start(config)?;
     crate::reload::start(gateway.clone(), config_path.to_path_buf(), config)?;
     crate::directory::sync::start(gateway.clone());
@@ -74,7 +112,7 @@ pub fn serve(config_path: &Path, config: &Config) -> anyhow::Result<()> {
         config.limits.max_connections_per_client,
     );
     let mut front = Service::new("scim".to_string(), guarded);
-    front.add_tcp(&config.server.listen.to_string());
+    listen(&mut front, config.server.listen, scim_certificate.as_ref())?;
     let scim = server.add_service(front);
 
     let health = HealthChecks::new(gateway.clone());
@@ -86,7 +124,17 @@ pub fn serve(config_path: &Path, config: &Config) -> anyhow::Result<()> {
         "admin".to_string(),
         HttpServer::new_app(AdminApp::new(gateway)),
     );
-    admin.add_tcp(&config.server.admin_listen.to_string());
+    listen(
+        &mut admin,
+        config.server.admin_listen,
+        admin_certificate.as_ref(),
+    )?;
+    crate::tls::keep_current(
+        scim_certificate
+            .into_iter()
+            .chain(admin_certificate)
+            .collect(),
+    )?;
     // Health probes and a Prometheus scrape: one thread is plenty, and each costs memory.
     admin.threads = Some(1);
     // The admin listener starts after the SCIM service, so that `/healthz` rarely answers
@@ -94,7 +142,13 @@ pub fn serve(config_path: &Path, config: &Config) -> anyhow::Result<()> {
     let admin = server.add_service(admin);
     admin.add_dependency(&scim);
 
-    tracing::info!(listen = %config.server.listen, admin = %config.server.admin_listen, "scimitar serving");
+    tracing::info!(
+        listen = %config.server.listen,
+        admin = %config.server.admin_listen,
+        tls = config.server.tls.is_some(),
+        admin_tls = config.server.admin_tls.is_some(),
+        "scimitar serving"
+    );
     let drain = Drain {
         gateway: gateway_for_drain,
         grace: Duration::from_secs(config.server.shutdown_grace_secs),

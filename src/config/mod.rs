@@ -56,6 +56,22 @@ pub struct ServerConfig {
     /// Addresses or CIDR networks of reverse proxies whose `X-Forwarded-Proto`/`-Host`
     /// are believed.
     pub trusted_proxies: Vec<String>,
+    /// TLS on the SCIM listener (Entra calls HTTPS endpoints only); plain HTTP without it.
+    pub tls: Option<TlsConfig>,
+    /// TLS on the admin listener, with a certificate of its own.
+    pub admin_tls: Option<TlsConfig>,
+}
+
+/// A listener's certificate: PEM files, reread whenever they change (certificate rotation,
+/// e.g. by an ACME client), so new connections get the new certificate and open ones keep
+/// theirs. Paths are relative to the config file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    /// The certificate, followed by its chain (intermediates), in PEM.
+    pub cert_file: PathBuf,
+    /// Its private key in PEM (PKCS#8, PKCS#1 or SEC1).
+    pub key_file: PathBuf,
 }
 
 impl Default for ServerConfig {
@@ -69,6 +85,8 @@ impl Default for ServerConfig {
             upstream_ca_file: None,
             public_url: None,
             trusted_proxies: Vec::new(),
+            tls: None,
+            admin_tls: None,
         }
     }
 }
@@ -442,6 +460,14 @@ impl Config {
         {
             *ca = base.join(&*ca);
         }
+        let server = &mut self.server;
+        for tls in server.tls.iter_mut().chain(server.admin_tls.iter_mut()) {
+            for file in [&mut tls.cert_file, &mut tls.key_file] {
+                if file.is_relative() {
+                    *file = base.join(&*file);
+                }
+            }
+        }
         for tenant in &mut self.tenants {
             if let Some(script) = tenant.script.as_mut().filter(|s| s.is_relative()) {
                 *script = base.join(&*script);
@@ -487,10 +513,7 @@ impl Config {
                     .with_context(|| format!("tenant {}: upstream URL {url:?}", tenant.name))?;
             }
         }
-        crate::public_url::PublicUrl::new(
-            self.server.public_url.as_deref(),
-            &self.server.trusted_proxies,
-        )?;
+        crate::public_url::PublicUrl::new(&self.server)?;
         if self.limits.request_timeout_secs == 0 || self.limits.request_timeout_secs >= 60 {
             bail!("limits.request_timeout_secs must be between 1 and 59 (Entra gives up at 60 s)");
         }

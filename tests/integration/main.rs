@@ -10,6 +10,7 @@ mod cli;
 mod entra_validator;
 mod graceful_shutdown;
 mod integrity;
+mod listener_tls;
 mod live_reload;
 mod maptician_translate;
 mod mediusflow_translate;

@@ -14,74 +14,6 @@ impl Drop for Upstream {
     }
 }
 
-/// A test CA, and a certificate it signed for localhost and 127.0.0.1 (made with openssl):
-/// returns the CA's certificate, the server's certificate and its key.
-fn certificates(
-    dir: &std::path::Path,
-) -> (std::path::PathBuf, std::path::PathBuf, std::path::PathBuf) {
-    let path = |name: &str| dir.join(name);
-    std::fs::write(
-        path("leaf.ext"),
-        "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\n",
-    )
-    .unwrap();
-    let openssl = |args: &[&str]| {
-        let status = Command::new("openssl")
-            .current_dir(dir)
-            .args(args)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .expect("openssl is needed to make test certificates");
-        assert!(status.success(), "openssl {args:?}");
-    };
-    openssl(&[
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-days",
-        "1",
-        "-subj",
-        "/CN=scimitar test CA",
-        "-keyout",
-        "ca.key",
-        "-out",
-        "ca.pem",
-    ]);
-    openssl(&[
-        "req",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-subj",
-        "/CN=localhost",
-        "-keyout",
-        "key.pem",
-        "-out",
-        "leaf.csr",
-    ]);
-    openssl(&[
-        "x509",
-        "-req",
-        "-in",
-        "leaf.csr",
-        "-CA",
-        "ca.pem",
-        "-CAkey",
-        "ca.key",
-        "-CAcreateserial",
-        "-days",
-        "1",
-        "-extfile",
-        "leaf.ext",
-        "-out",
-        "cert.pem",
-    ]);
-    (path("ca.pem"), path("cert.pem"), path("key.pem"))
-}
-
 fn start_upstream(
     port: u16,
     cert: &std::path::Path,
@@ -133,7 +65,9 @@ async fn gateway(
 #[tokio::test]
 async fn https_targets_are_verified_against_the_configured_ca() {
     let dir = tempfile::tempdir().unwrap();
-    let (ca, cert, key) = certificates(dir.path());
+    let test_ca = TestCa::new(dir.path(), "test");
+    let (cert, key) = test_ca.issue("localhost");
+    let ca = test_ca.certificate();
     let port = free_port();
     let (upstream_token, _) = new_token();
     let _upstream = start_upstream(port, &cert, &key, &upstream_token);

@@ -169,7 +169,7 @@ pub async fn start_gateway_on_store(
              [store]\nurl = \"{store_url}\"\n\n{extra_toml}\n{tenants_toml}"
         );
         let config = dir.path().join("scimitar.toml");
-        std::fs::write(&config, toml).unwrap();
+        std::fs::write(&config, &toml).unwrap();
         // The gateway's log goes to a file the tests can read (e.g. to prove no secret is in it).
         let log_path = dir.path().join("gateway.log");
         let log = std::fs::File::create(&log_path).unwrap();
@@ -181,14 +181,19 @@ pub async fn start_gateway_on_store(
             .stderr(log)
             .spawn()
             .unwrap();
+        let (scheme, admin_scheme) = listener_schemes(&toml);
         let mut gateway = Gateway {
             child,
-            url: format!("http://127.0.0.1:{port}"),
-            admin_url: format!("http://127.0.0.1:{admin_port}"),
+            url: format!("{scheme}://127.0.0.1:{port}"),
+            admin_url: format!("{admin_scheme}://127.0.0.1:{admin_port}"),
             dir,
         };
         let health = format!("{}/healthz", gateway.admin_url);
-        let client = Client::new();
+        // Only whether it is up: tests that use TLS verify the certificates themselves.
+        let client = Client::builder()
+            .danger_accept_invalid_certs(true)
+            .build()
+            .unwrap();
         let started = Instant::now();
         let mut exited = false;
         while started.elapsed() < Duration::from_secs(60) {
@@ -224,6 +229,14 @@ pub async fn start_gateway_on_store(
         );
     }
     panic!("the gateway found no free ports in five tries");
+}
+
+/// `http` or `https` for the SCIM and the admin listener of a config.
+fn listener_schemes(config: &str) -> (&'static str, &'static str) {
+    let config: toml::Table = config.parse().expect("the test config is TOML");
+    let has = |key: &str| config.get("server").and_then(|s| s.get(key)).is_some();
+    let scheme = |tls: bool| if tls { "https" } else { "http" };
+    (scheme(has("tls")), scheme(has("admin_tls")))
 }
 
 /// pingora binds the SCIM listener a moment after the admin one may already answer.

@@ -80,3 +80,86 @@ async fn try_start_scim2_server() -> Option<Scim2Server> {
     }
     panic!("scim2-server did not answer within 90 s");
 }
+
+/// A certificate authority made for one test (with openssl), and the certificates it issues
+/// for `localhost` and `127.0.0.1`.
+pub struct TestCa {
+    dir: PathBuf,
+    name: String,
+}
+
+impl TestCa {
+    /// A new CA named `name`, its files in `dir`.
+    pub fn new(dir: &Path, name: &str) -> TestCa {
+        let ca = TestCa {
+            dir: dir.to_path_buf(),
+            name: name.to_string(),
+        };
+        let key = format!("{name}-ca.key");
+        let cert = format!("{name}-ca.pem");
+        let subject = format!("/CN=scimitar test CA {name}");
+        ca.openssl(&[
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", &subject,
+            "-keyout", &key, "-out", &cert,
+        ]);
+        ca
+    }
+
+    /// The CA's own certificate, for a client to trust.
+    pub fn certificate(&self) -> PathBuf {
+        self.dir.join(format!("{}-ca.pem", self.name))
+    }
+
+    /// A certificate and key the CA issued, named `leaf`: (certificate, key).
+    pub fn issue(&self, leaf: &str) -> (PathBuf, PathBuf) {
+        let ext = format!("{leaf}.ext");
+        std::fs::write(
+            self.dir.join(&ext),
+            "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\n",
+        )
+        .unwrap();
+        let (key, csr, cert) = (
+            format!("{leaf}-key.pem"),
+            format!("{leaf}.csr"),
+            format!("{leaf}-cert.pem"),
+        );
+        let subject = format!("/CN={leaf}");
+        self.openssl(&[
+            "req", "-newkey", "rsa:2048", "-nodes", "-subj", &subject, "-keyout", &key, "-out",
+            &csr,
+        ]);
+        let (ca_cert, ca_key) = (
+            format!("{}-ca.pem", self.name),
+            format!("{}-ca.key", self.name),
+        );
+        self.openssl(&[
+            "x509",
+            "-req",
+            "-in",
+            &csr,
+            "-CA",
+            &ca_cert,
+            "-CAkey",
+            &ca_key,
+            "-CAcreateserial",
+            "-days",
+            "1",
+            "-extfile",
+            &ext,
+            "-out",
+            &cert,
+        ]);
+        (self.dir.join(cert), self.dir.join(key))
+    }
+
+    fn openssl(&self, args: &[&str]) {
+        let status = Command::new("openssl")
+            .current_dir(&self.dir)
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .expect("openssl is needed to make test certificates");
+        assert!(status.success(), "openssl {args:?}");
+    }
+}
