@@ -49,10 +49,13 @@ pub enum Reason {
     ScriptCallsBusy,
     /// The tenant's directory index cannot vouch for an answer until a pass completes.
     IndexRebuilding,
+    /// The client's address is outside `server.allowed_networks` or the tenant's
+    /// `auth.allowed_networks`.
+    NetworkNotAllowed,
 }
 
 impl Reason {
-    const ALL: [Reason; 12] = [
+    const ALL: [Reason; 13] = [
         Reason::ShuttingDown,
         Reason::BadPath,
         Reason::Unauthorized,
@@ -65,6 +68,7 @@ impl Reason {
         Reason::ResourceBusy,
         Reason::ScriptCallsBusy,
         Reason::IndexRebuilding,
+        Reason::NetworkNotAllowed,
     ];
 
     pub fn label(self) -> &'static str {
@@ -81,6 +85,7 @@ impl Reason {
             Reason::ResourceBusy => "resource_busy",
             Reason::ScriptCallsBusy => "script_calls_busy",
             Reason::IndexRebuilding => "index_rebuilding",
+            Reason::NetworkNotAllowed => "network_not_allowed",
         }
     }
 

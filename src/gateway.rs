@@ -1,7 +1,7 @@
 //! The running gateway: tenants, the script host and the store, shared by every request.
 
 use crate::adapter::{CallContext, Projection, ScriptHost};
-use crate::config::{Config, Limits};
+use crate::config::{Config, Limits, Network};
 use crate::failure::Failure;
 use crate::ordering::{LockTable, RequestLocks};
 use crate::provisioning::{CallLog, ProvisioningLog, Retention};
@@ -23,8 +23,11 @@ pub struct Gateway {
     pub scripts: ScriptHost,
     pub store: Store,
     pub limits: Limits,
-    /// How the gateway names its own URLs (start-up value, like the listeners).
+    /// How the gateway names its own URLs and tells its clients' addresses (start-up
+    /// value, like the listeners).
     pub public_url: PublicUrl,
+    /// `server.allowed_networks`: where SCIM clients may call from (empty: anywhere).
+    pub allowed_networks: Vec<Network>,
     pub log: ProvisioningLog,
     /// Orders the writes of each resource (across replicas on PostgreSQL).
     locks: Arc<LockTable>,
@@ -74,6 +77,7 @@ impl Gateway {
             store,
             limits: config.limits.clone(),
             public_url: PublicUrl::new(&config.server)?,
+            allowed_networks: config.server.allowed_networks.clone(),
             log,
             locks: Arc::new(locks),
             in_flight: AtomicUsize::new(0),

@@ -3,16 +3,15 @@
 //! `X-Forwarded-Host`; else the address the client connected to. A client's `Host` header is
 //! never reflected: it would let anyone make the gateway hand out links to their own host.
 
-use crate::config::ServerConfig;
+use crate::config::{any_contains, canonical_address, Network, ServerConfig};
 use anyhow::{bail, Context};
-use ipnet::IpNet;
 use std::net::{IpAddr, SocketAddr};
 
 #[derive(Debug, Clone)]
 pub struct PublicUrl {
     /// `scheme://host[:port][/prefix]`, without a trailing slash.
     fixed: Option<String>,
-    trusted_proxies: Vec<IpNet>,
+    trusted_proxies: Vec<Network>,
     /// `https` when the SCIM listener serves TLS itself.
     listener_scheme: &'static str,
 }
@@ -69,16 +68,9 @@ impl PublicUrl {
                 Some(url.as_str().trim_end_matches('/').to_string())
             }
         };
-        let trusted_proxies = server
-            .trusted_proxies
-            .iter()
-            .map(|cidr| {
-                parse_network(cidr).with_context(|| format!("server.trusted_proxies: {cidr:?}"))
-            })
-            .collect::<anyhow::Result<_>>()?;
         Ok(Self {
             fixed,
-            trusted_proxies,
+            trusted_proxies: server.trusted_proxies.clone(),
             listener_scheme: if server.tls.is_some() {
                 "https"
             } else {
@@ -89,10 +81,35 @@ impl PublicUrl {
 
     /// Whether `address` is one of the configured proxies, whose forwarding headers count.
     pub fn is_trusted_proxy(&self, address: IpAddr) -> bool {
-        let address = canonical(address);
-        self.trusted_proxies
-            .iter()
-            .any(|net| net.contains(&address))
+        any_contains(&self.trusted_proxies, address)
+    }
+
+    /// The client a request comes from: the connection's peer, unless the peer is a trusted
+    /// proxy — then the last address of `X-Forwarded-For` that is not one of the trusted
+    /// proxies (what the proxies nearest to the gateway saw; the addresses before it are the
+    /// client's own word). `None` without a peer address.
+    pub fn client_address(
+        &self,
+        peer: Option<IpAddr>,
+        forwarded_for: Option<&str>,
+    ) -> Option<IpAddr> {
+        let peer = canonical_address(peer?);
+        if !self.is_trusted_proxy(peer) {
+            return Some(peer);
+        }
+        let mut hops = forwarded_for.into_iter().flat_map(|h| h.rsplit(','));
+        let mut nearest = peer;
+        for hop in hops.by_ref() {
+            let Ok(address) = hop.trim().parse::<IpAddr>() else {
+                // Unreadable: nothing further out can be believed.
+                return Some(nearest);
+            };
+            nearest = canonical_address(address);
+            if !self.is_trusted_proxy(nearest) {
+                break;
+            }
+        }
+        Some(nearest)
     }
 
     /// The origin for URLs the gateway hands out.
@@ -122,18 +139,6 @@ impl PublicUrl {
     }
 }
 
-/// `10.0.0.0/8`, or one address (`192.0.2.7`, `::1`).
-fn parse_network(text: &str) -> anyhow::Result<IpNet> {
-    let text = text.trim();
-    if let Ok(net) = text.parse::<IpNet>() {
-        return Ok(net);
-    }
-    let address: IpAddr = text
-        .parse()
-        .map_err(|_| anyhow::anyhow!("not an address or a CIDR network"))?;
-    Ok(IpNet::from(address))
-}
-
 fn first_value(header: &str) -> Option<&str> {
     header
         .split(',')
@@ -151,16 +156,8 @@ fn is_authority(text: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']'))
 }
 
-/// An IPv4 client seen on a dual-stack socket (`::ffff:10.1.2.3`) is that IPv4 client.
-fn canonical(address: IpAddr) -> IpAddr {
-    match address {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(address, IpAddr::V4),
-        v4 => v4,
-    }
-}
-
 fn canonical_socket(address: SocketAddr) -> SocketAddr {
-    SocketAddr::new(canonical(address.ip()), address.port())
+    SocketAddr::new(canonical_address(address.ip()), address.port())
 }
 
 #[cfg(test)]
@@ -170,7 +167,7 @@ mod tests {
     fn public(public_url: Option<&str>, trusted: &[&str]) -> anyhow::Result<PublicUrl> {
         PublicUrl::new(&ServerConfig {
             public_url: public_url.map(str::to_string),
-            trusted_proxies: trusted.iter().map(|s| s.to_string()).collect(),
+            trusted_proxies: trusted.iter().map(|s| s.parse().unwrap()).collect(),
             ..ServerConfig::default()
         })
     }
@@ -254,12 +251,34 @@ mod tests {
     }
 
     #[test]
+    fn the_client_is_the_peer_unless_a_trusted_proxy_forwarded_it() {
+        let public = public(None, &["10.0.0.0/8"]).unwrap();
+        let client = |peer: &str, forwarded: Option<&str>| {
+            public
+                .client_address(Some(peer.parse().unwrap()), forwarded)
+                .unwrap()
+                .to_string()
+        };
+        assert_eq!(client("192.0.2.1", Some("198.51.100.1")), "192.0.2.1");
+        assert_eq!(client("10.0.0.1", None), "10.0.0.1");
+        assert_eq!(client("10.0.0.1", Some("198.51.100.1")), "198.51.100.1");
+        // Proxies in a chain are skipped; what the client wrote before them is not believed.
+        assert_eq!(
+            client("10.0.0.1", Some("203.0.113.9, 198.51.100.1, 10.0.0.2")),
+            "198.51.100.1"
+        );
+        // Something unreadable ends what can be believed: the last trusted hop stands.
+        assert_eq!(client("10.0.0.1", Some("198.51.100.1, junk")), "10.0.0.1");
+        assert_eq!(
+            client("::ffff:10.0.0.1", Some("::ffff:198.51.100.1")),
+            "198.51.100.1"
+        );
+    }
+
+    #[test]
     fn bad_settings_are_refused() {
         for url in ["ftp://x", "not a url", "https://x/?q=1"] {
             assert!(public(Some(url), &[]).is_err(), "{url}");
-        }
-        for cidr in ["10.0.0.0/33", "ten", ""] {
-            assert!(public(None, &[cidr]).is_err(), "{cidr}");
         }
     }
 }

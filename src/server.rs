@@ -27,6 +27,7 @@ pub fn check(config: &Config) -> anyhow::Result<usize> {
     let script_calls = config.limits.script_calls_per_tenant;
     let tenants =
         crate::tenant::Tenants::build(config, scripts.engine(), &http, script_calls, None)?;
+    crate::public_url::PublicUrl::new(&config.server)?;
     listener_certificates(config)?;
     Ok(tenants.iter().count())
 }

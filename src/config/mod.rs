@@ -5,9 +5,11 @@
 //! is built (`secret.rs`). Validation that needs more than the file (compiling
 //! scripts, parsing route templates) happens when the tenants are built (`src/tenant/`).
 
+mod network;
 mod secret;
 mod store_url;
 
+pub use network::{any_contains, canonical as canonical_address, Network};
 pub use secret::{Secret, SecretRef};
 pub use store_url::StoreUrl;
 
@@ -53,9 +55,12 @@ pub struct ServerConfig {
     /// and `meta.location`. Without it: what a trusted proxy forwards, else the address the
     /// client connected to; never the client's `Host`.
     pub public_url: Option<String>,
-    /// Addresses or CIDR networks of reverse proxies whose `X-Forwarded-Proto`/`-Host`
-    /// are believed.
-    pub trusted_proxies: Vec<String>,
+    /// Addresses or CIDR networks of reverse proxies whose `X-Forwarded-For`/`-Proto`/
+    /// `-Host` are believed.
+    pub trusted_proxies: Vec<Network>,
+    /// Addresses or CIDR networks SCIM clients may call from (empty: any); a client
+    /// elsewhere is refused with 403 before routing.
+    pub allowed_networks: Vec<Network>,
     /// TLS on the SCIM listener (Entra calls HTTPS endpoints only); plain HTTP without it.
     pub tls: Option<TlsConfig>,
     /// TLS on the admin listener, with a certificate of its own.
@@ -85,6 +90,7 @@ impl Default for ServerConfig {
             upstream_ca_file: None,
             public_url: None,
             trusted_proxies: Vec::new(),
+            allowed_networks: Vec::new(),
             tls: None,
             admin_tls: None,
         }
@@ -226,6 +232,10 @@ pub struct TenantConfig {
     /// mode it holds the optional hooks (none: a pure pass-through).
     #[serde(default)]
     pub script: Option<PathBuf>,
+    /// Addresses or CIDR networks this tenant may be called from (empty: any), checked
+    /// before its token.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allowed_networks: Vec<Network>,
     pub auth: TenantAuth,
     pub upstream: UpstreamConfig,
     /// Free-form table handed to the script (`setting("name")`).
@@ -513,7 +523,6 @@ impl Config {
                     .with_context(|| format!("tenant {}: upstream URL {url:?}", tenant.name))?;
             }
         }
-        crate::public_url::PublicUrl::new(&self.server)?;
         if self.limits.request_timeout_secs == 0 || self.limits.request_timeout_secs >= 60 {
             bail!("limits.request_timeout_secs must be between 1 and 59 (Entra gives up at 60 s)");
         }

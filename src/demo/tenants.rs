@@ -62,6 +62,7 @@ fn tenant(
         route: spec.route.to_string(),
         host: None,
         route_values: spec.route_values,
+        allowed_networks: Vec::new(),
         script: Some(PathBuf::from("adapters").join(file)),
         auth: TenantAuth {
             token_hashes: vec![hash],

@@ -297,6 +297,18 @@ fn unaddressable(path: &str) -> Option<&'static str> {
     None
 }
 
+/// 403 for a client outside the allowed networks.
+fn network_refused() -> Failure {
+    Failure::refused(
+        Reason::NetworkNotAllowed,
+        ScimError::new(
+            403,
+            None,
+            "this client's address may not call this endpoint",
+        ),
+    )
+}
+
 /// A request routed to its tenant and let in.
 pub struct Admitted {
     tenant: Arc<Tenant>,
@@ -308,6 +320,20 @@ pub struct Admitted {
 }
 
 impl ScimFront {
+    /// The address the request comes from (see `PublicUrl::client_address`).
+    fn client_address(&self, session: &Session) -> Option<std::net::IpAddr> {
+        let peer = session
+            .client_addr()
+            .and_then(|a| a.as_inet())
+            .map(|a| a.ip());
+        let forwarded_for = session
+            .req_header()
+            .headers
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok());
+        self.gateway.public_url.client_address(peer, forwarded_for)
+    }
+
     /// The gateway's public origin for this request (see `crate::public_url`).
     fn origin(&self, session: &Session) -> Origin {
         let header = session.req_header();
@@ -354,6 +380,12 @@ impl ScimFront {
     /// Route, authenticate and protect: the tenant this request is for, and what it asks.
     async fn admit(&self, session: &Session, ctx: &mut RequestCtx) -> Result<Admitted, Failure> {
         let header = session.req_header();
+        // Who may call at all comes before any other work on the request.
+        let client = self.client_address(session);
+        let allowed = &self.gateway.allowed_networks;
+        if !allowed.is_empty() && !client.is_some_and(|a| crate::config::any_contains(allowed, a)) {
+            return Err(network_refused());
+        }
         let path = header.uri.path().to_string();
         if let Some(why) = unaddressable(&path) {
             return Err(Failure::refused(
@@ -375,8 +407,16 @@ impl ScimFront {
             .get(http::header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .and_then(bearer_token);
-        let (tenant, route) = match self.gateway.tenants().route(host.as_deref(), &path, token) {
+        let routing = self
+            .gateway
+            .tenants()
+            .route(host.as_deref(), &path, token, client);
+        let (tenant, route) = match routing {
             Routing::Tenant(tenant, route) => (tenant, route),
+            Routing::NetworkRefused(owner) => {
+                ctx.tenant = Some(owner);
+                return Err(network_refused());
+            }
             Routing::Unauthorized(owner) => {
                 ctx.tenant = Some(owner);
                 return Err(Failure::refused(

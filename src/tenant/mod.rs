@@ -18,6 +18,7 @@ use crate::proxy::ProxyTarget;
 use crate::upstream::UpstreamClient;
 use anyhow::Context;
 use scimitar_scim::discovery::Capabilities;
+use std::net::IpAddr;
 use std::sync::Arc;
 
 /// How a tenant is served: answered through its adapter, or proxied to its SCIM target.
@@ -181,6 +182,14 @@ impl Tenant {
         self.config.script.as_deref()
     }
 
+    /// Whether the tenant may be called from `client` (any address when it lists no
+    /// networks; none unknown when it does).
+    fn admits(&self, client: Option<IpAddr>) -> bool {
+        let networks = &self.config.allowed_networks;
+        networks.is_empty()
+            || client.is_some_and(|address| crate::config::any_contains(networks, address))
+    }
+
     /// True when `token` is one of this tenant's tokens.
     pub fn accepts_token(&self, token: &str) -> bool {
         crate::auth::any_matches(&self.config.auth.token_hashes, token)
@@ -203,6 +212,9 @@ pub enum Routing {
     Tenant(Arc<Tenant>, RouteMatch),
     /// A tenant serves this path (named here, for metrics), but the token is none of theirs.
     Unauthorized(String),
+    /// Tenants serve this path (the first named), but none may be called from the client's
+    /// address: no token was even looked at.
+    NetworkRefused(String),
     NoTenant,
 }
 
@@ -242,22 +254,35 @@ impl Tenants {
     }
 
     /// The tenant a request is for: among the tenants whose route (and host, when bound)
-    /// matches, the one that accepts the bearer token. Several tenants may share one URL
-    /// (one SCIM endpoint for several organisations, the token telling them apart).
-    pub fn route(&self, host: Option<&str>, path: &str, token: Option<&str>) -> Routing {
+    /// matches and that may be called from `client`, the one that accepts the bearer
+    /// token. Several tenants may share one URL (one SCIM endpoint for several
+    /// organisations, the token telling them apart).
+    pub fn route(
+        &self,
+        host: Option<&str>,
+        path: &str,
+        token: Option<&str>,
+        client: Option<IpAddr>,
+    ) -> Routing {
         let mut route_owner = None;
+        let mut refused = None;
         for tenant in self.tenants.iter().filter(|t| t.serves_host(host)) {
             let Some(found) = tenant.route.matches(path) else {
                 continue;
             };
+            if !tenant.admits(client) {
+                refused.get_or_insert_with(|| tenant.name.clone());
+                continue;
+            }
             route_owner.get_or_insert_with(|| tenant.name.clone());
             if token.is_some_and(|t| tenant.accepts_token(t)) {
                 return Routing::Tenant(tenant.clone(), found);
             }
         }
-        match route_owner {
-            Some(name) => Routing::Unauthorized(name),
-            None => Routing::NoTenant,
+        match (route_owner, refused) {
+            (Some(name), _) => Routing::Unauthorized(name),
+            (None, Some(name)) => Routing::NetworkRefused(name),
+            (None, None) => Routing::NoTenant,
         }
     }
 

@@ -78,7 +78,8 @@ fn check_names_the_line_of_a_toml_error() {
 }
 
 /// What `serve` could not start with, `check` refuses too, where it is written: a listen
-/// address that is not an IP address and port, a store it cannot open, a malformed token hash.
+/// address that is not an IP address and port, a network that is not one, a store it cannot
+/// open, a malformed token hash.
 #[test]
 fn check_refuses_what_serve_would() {
     let dir = tempfile::tempdir().unwrap();
@@ -92,6 +93,16 @@ fn check_refuses_what_serve_would() {
             "[server]\nadmin_listen = \"127.0.0.1\"\n",
             "line 2",
             "socket address",
+        ),
+        (
+            "[server]\nallowed_networks = [\"10.0.0.0/33\"]\n",
+            "line 2",
+            "not an address or a CIDR network",
+        ),
+        (
+            "[server]\ntrusted_proxies = [\"proxy.internal\"]\n",
+            "line 2",
+            "not an address or a CIDR network",
         ),
         (
             "[store]\nurl = \"mysql://db/scim\"\n",

@@ -4,6 +4,7 @@
 
 mod answers;
 mod connections;
+mod networks;
 mod paths;
 mod public_url;
 mod redirects;

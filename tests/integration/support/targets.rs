@@ -290,6 +290,17 @@ pub async fn meta_setup_options(
     server_toml: &str,
     extra_toml: &str,
 ) -> MetaSetup {
+    meta_setup_adjusted(options, tenant_toml, |_| {}, server_toml, extra_toml).await
+}
+
+/// The same with the tenant's spec changed by `adjust` first (e.g. keys of its own section).
+pub async fn meta_setup_adjusted(
+    options: meta_networks::Options,
+    tenant_toml: &str,
+    adjust: impl FnOnce(&mut TenantSpec),
+    server_toml: &str,
+    extra_toml: &str,
+) -> MetaSetup {
     let idp_id = options.idp_ids[0].clone();
     let secrets = SecretFiles::new(&[
         ("id", &options.client_id),
@@ -298,7 +309,8 @@ pub async fn meta_setup_options(
     let testbed = meta_networks::start(SocketAddr::from(([127, 0, 0, 1], 0)), options)
         .await
         .unwrap();
-    let spec = meta_spec("meta", "", &testbed, &secrets, &idp_id, tenant_toml);
+    let mut spec = meta_spec("meta", "", &testbed, &secrets, &idp_id, tenant_toml);
+    adjust(&mut spec);
     let path = format!("/v1/scim/{idp_id}");
     let setup =
         serve_tenants_with_server(testbed, vec![spec], &path, secrets, server_toml, extra_toml)
