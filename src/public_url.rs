@@ -97,9 +97,8 @@ impl PublicUrl {
         if !self.is_trusted_proxy(peer) {
             return Some(peer);
         }
-        let mut hops = forwarded_for.into_iter().flat_map(|h| h.rsplit(','));
         let mut nearest = peer;
-        for hop in hops.by_ref() {
+        for hop in forwarded_for.into_iter().flat_map(|h| h.rsplit(',')) {
             let Ok(address) = hop.trim().parse::<IpAddr>() else {
                 // Unreadable: nothing further out can be believed.
                 return Some(nearest);

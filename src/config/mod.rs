@@ -9,7 +9,7 @@ mod network;
 mod secret;
 mod store_url;
 
-pub use network::{any_contains, canonical as canonical_address, Network};
+pub use network::{admits, any_contains, canonical as canonical_address, Network};
 pub use secret::{Secret, SecretRef};
 pub use store_url::StoreUrl;
 

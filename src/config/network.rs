@@ -22,6 +22,12 @@ pub fn any_contains(networks: &[Network], address: IpAddr) -> bool {
     networks.iter().any(|network| network.contains(address))
 }
 
+/// Whether an allow-list of `networks` lets `client` in: any client when it lists none, no
+/// client of unknown address when it lists some.
+pub fn admits(networks: &[Network], client: Option<IpAddr>) -> bool {
+    networks.is_empty() || client.is_some_and(|address| any_contains(networks, address))
+}
+
 /// An IPv4 address seen as IPv4-mapped IPv6 is the IPv4 address.
 pub fn canonical(address: IpAddr) -> IpAddr {
     match address {

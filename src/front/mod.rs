@@ -28,6 +28,7 @@ use pingora::prelude::*;
 use pingora::proxy::{FailToProxy, ProxyHttp, Session};
 use pingora::upstreams::peer::Peer;
 use scimitar_scim::ScimError;
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -297,6 +298,14 @@ fn unaddressable(path: &str) -> Option<&'static str> {
     None
 }
 
+/// The address of the connection's other end (a proxy's, behind one).
+fn peer_address(session: &Session) -> Option<IpAddr> {
+    session
+        .client_addr()
+        .and_then(|a| a.as_inet())
+        .map(|a| a.ip())
+}
+
 /// 403 for a client outside the allowed networks.
 fn network_refused() -> Failure {
     Failure::refused(
@@ -321,11 +330,7 @@ pub struct Admitted {
 
 impl ScimFront {
     /// The address the request comes from (see `PublicUrl::client_address`).
-    fn client_address(&self, session: &Session) -> Option<std::net::IpAddr> {
-        let peer = session
-            .client_addr()
-            .and_then(|a| a.as_inet())
-            .map(|a| a.ip());
+    fn client_address(&self, session: &Session, peer: Option<IpAddr>) -> Option<IpAddr> {
         let forwarded_for = session
             .req_header()
             .headers
@@ -335,14 +340,11 @@ impl ScimFront {
     }
 
     /// The gateway's public origin for this request (see `crate::public_url`).
-    fn origin(&self, session: &Session) -> Origin {
+    fn origin(&self, session: &Session, peer: Option<IpAddr>) -> Origin {
         let header = session.req_header();
         let value = |name: &str| header.headers.get(name).and_then(|v| v.to_str().ok());
         self.gateway.public_url.origin(&Arrival {
-            peer: session
-                .client_addr()
-                .and_then(|a| a.as_inet())
-                .map(|a| a.ip()),
+            peer,
             local: session.server_addr().and_then(|a| a.as_inet()).copied(),
             forwarded_proto: value("x-forwarded-proto"),
             forwarded_host: value("x-forwarded-host"),
@@ -381,9 +383,9 @@ impl ScimFront {
     async fn admit(&self, session: &Session, ctx: &mut RequestCtx) -> Result<Admitted, Failure> {
         let header = session.req_header();
         // Who may call at all comes before any other work on the request.
-        let client = self.client_address(session);
-        let allowed = &self.gateway.allowed_networks;
-        if !allowed.is_empty() && !client.is_some_and(|a| crate::config::any_contains(allowed, a)) {
+        let peer = peer_address(session);
+        let client = self.client_address(session, peer);
+        if !crate::config::admits(&self.gateway.allowed_networks, client) {
             return Err(network_refused());
         }
         let path = header.uri.path().to_string();
@@ -441,7 +443,7 @@ impl ScimFront {
         Ok(Admitted {
             tenant,
             route,
-            origin: self.origin(session),
+            origin: self.origin(session, peer),
             endpoint,
         })
     }

@@ -62,22 +62,16 @@ pub fn finished(gateway: &Gateway, session: &Session, ctx: &mut RequestCtx) {
     metrics::REQUEST_DURATION
         .with_label_values(&[tenant, op.resource, op.name])
         .observe(elapsed.as_secs_f64());
-    let proxied_call = proxied_call(session, ctx);
-    if let Some(call) = &proxied_call {
+    let proxied = proxied_call(session, ctx);
+    if let Some((peer, call)) = &proxied {
         let upstream_status = call
             .status
             .map_or_else(|| "error".to_string(), |s| s.to_string());
-        let peer = ctx.proxy.as_ref().and_then(|state| state.peer.as_deref());
         metrics::UPSTREAM_REQUESTS
-            .with_label_values(&[
-                tenant,
-                peer.unwrap_or_default(),
-                &call.method,
-                &upstream_status,
-            ])
+            .with_label_values(&[tenant, peer, &call.method, &upstream_status])
             .inc();
         metrics::UPSTREAM_DURATION
-            .with_label_values(&[tenant, peer.unwrap_or_default(), &call.method])
+            .with_label_values(&[tenant, peer, &call.method])
             .observe(call.latency_ms / 1000.0);
     }
     tracing::info!(
@@ -92,7 +86,7 @@ pub fn finished(gateway: &Gateway, session: &Session, ctx: &mut RequestCtx) {
     let Some(tenant_name) = &ctx.tenant else {
         return;
     };
-    target_calls.extend(proxied_call);
+    target_calls.extend(proxied.map(|(_, call)| call));
     gateway.log.record(Entry {
         at: provisioning::now(),
         tenant: tenant_name.clone(),
@@ -113,16 +107,17 @@ pub fn finished(gateway: &Gateway, session: &Session, ctx: &mut RequestCtx) {
     });
 }
 
-/// The proxied call to the target, once one went out.
-fn proxied_call(session: &Session, ctx: &RequestCtx) -> Option<TargetCall> {
+/// The proxied call to the target, once one went out, with the address it went to.
+fn proxied_call<'c>(session: &Session, ctx: &'c RequestCtx) -> Option<(&'c str, TargetCall)> {
     let state = ctx.proxy.as_ref()?;
-    let (started, peer) = (state.upstream_started?, state.peer.as_ref()?);
-    Some(TargetCall {
+    let (started, peer) = (state.upstream_started?, state.peer.as_deref()?);
+    let call = TargetCall {
         method: session.req_header().method.to_string(),
         target: format!("{peer}{}", state.upstream_path()),
         status: state.upstream_status,
         latency_ms: started.elapsed().as_secs_f64() * 1000.0,
-    })
+    };
+    Some((peer, call))
 }
 
 fn tenant_label(ctx: &RequestCtx) -> &str {

@@ -185,9 +185,7 @@ impl Tenant {
     /// Whether the tenant may be called from `client` (any address when it lists no
     /// networks; none unknown when it does).
     fn admits(&self, client: Option<IpAddr>) -> bool {
-        let networks = &self.config.allowed_networks;
-        networks.is_empty()
-            || client.is_some_and(|address| crate::config::any_contains(networks, address))
+        crate::config::admits(&self.config.allowed_networks, client)
     }
 
     /// True when `token` is one of this tenant's tokens.
