@@ -7,7 +7,7 @@ use crate::ordering::{LockTable, RequestLocks};
 use crate::provisioning::{CallLog, ProvisioningLog, Retention};
 use crate::public_url::PublicUrl;
 use crate::store::Store;
-use crate::tenant::{Tenant, Tenants};
+use crate::tenant::{Outbound, Tenant, Tenants};
 use crate::upstream::TrustedRoots;
 use arc_swap::ArcSwap;
 use rhai::Dynamic;
@@ -56,7 +56,11 @@ impl Gateway {
             Store::Sqlite(_) => LockTable::local(lock_wait, scripts.io()),
         };
         let script_calls = config.limits.script_calls_per_tenant;
-        let tenants = Tenants::build(config, scripts.engine(), &http, script_calls, None)?;
+        let outbound = Outbound {
+            http: &http,
+            io: &scripts.io(),
+        };
+        let tenants = Tenants::build(config, scripts.engine(), outbound, script_calls, None)?;
         tenants
             .iter()
             .for_each(|t| crate::metrics::register_tenant(&t.name));
@@ -104,10 +108,14 @@ impl Gateway {
                 "the new configuration has no tenants; the running ones stay (restart to serve none)"
             );
         }
+        let outbound = Outbound {
+            http: &self.http,
+            io: &self.scripts.io(),
+        };
         let tenants = Tenants::build(
             config,
             self.scripts.engine(),
-            &self.http,
+            outbound,
             self.limits.script_calls_per_tenant,
             Some(&running),
         )?;

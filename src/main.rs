@@ -139,7 +139,7 @@ fn run(command: Command) -> anyhow::Result<()> {
         Command::Token => {
             let (token, hash) = scimitar::auth::generate_token();
             println!("token: {token}\nhash:  {hash}");
-            eprintln!("Give the token to Entra (Secret Token); put the hash in the tenant's auth.token_hashes.");
+            eprintln!("Give the token to Entra as its Secret Token (or Client Secret); put the hash in the tenant's auth.token_hashes (or auth.client_credentials.client_secret_hashes).");
             Ok(())
         }
         #[cfg(feature = "demo")]

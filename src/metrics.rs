@@ -50,6 +50,25 @@ pub static REJECTED: LazyLock<IntCounterVec> = LazyLock::new(|| {
     .expect("metric registers once")
 });
 
+pub static AUTHENTICATIONS: LazyLock<IntCounterVec> = LazyLock::new(|| {
+    register_int_counter_vec!(
+        "scimitar_authentications_total",
+        "SCIM clients' credentials checked, by tenant, method (token, entra_jwt, access_token, \
+         client_credentials) and result (accepted, or why not)",
+        &["tenant", "method", "result"]
+    )
+    .expect("metric registers once")
+});
+
+pub static AUTH_KEY_FETCHES: LazyLock<IntCounterVec> = LazyLock::new(|| {
+    register_int_counter_vec!(
+        "scimitar_auth_key_fetches_total",
+        "Fetches of a tenant's JWT signing keys (JWKS), by result (ok, failed)",
+        &["tenant", "result"]
+    )
+    .expect("metric registers once")
+});
+
 pub static PROVISIONING_LOG_DROPPED: LazyLock<IntCounter> = LazyLock::new(|| {
     register_int_counter!(
         "scimitar_provisioning_log_dropped_total",

@@ -25,11 +25,44 @@ pub fn check(config: &Config) -> anyhow::Result<usize> {
     let http = crate::upstream::http_client(&roots)?;
     let scripts = crate::adapter::ScriptHost::new(&config.limits, 1, roots)?;
     let script_calls = config.limits.script_calls_per_tenant;
+    let outbound = crate::tenant::Outbound {
+        http: &http,
+        io: &scripts.io(),
+    };
     let tenants =
-        crate::tenant::Tenants::build(config, scripts.engine(), &http, script_calls, None)?;
+        crate::tenant::Tenants::build(config, scripts.engine(), outbound, script_calls, None)?;
+    check_key_files(config)?;
     crate::public_url::PublicUrl::new(&config.server)?;
     listener_certificates(config)?;
     Ok(tenants.iter().count())
+}
+
+/// Reads every JWKS file a tenant names, so that a missing or malformed one fails `check`.
+fn check_key_files(config: &Config) -> anyhow::Result<()> {
+    for tenant in &config.tenants {
+        if let Some(file) = tenant
+            .auth
+            .entra
+            .as_ref()
+            .and_then(|e| e.jwks_file.as_ref())
+        {
+            let text = std::fs::read(file).with_context(|| {
+                format!(
+                    "tenant {}: cannot read auth.entra.jwks_file {}",
+                    tenant.name,
+                    file.display()
+                )
+            })?;
+            crate::auth::parse_jwks(&text).with_context(|| {
+                format!(
+                    "tenant {}: auth.entra.jwks_file {}",
+                    tenant.name,
+                    file.display()
+                )
+            })?;
+        }
+    }
+    Ok(())
 }
 
 /// The certificates of the TLS listeners, read now: (SCIM, admin).

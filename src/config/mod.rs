@@ -8,10 +8,12 @@
 mod network;
 mod secret;
 mod store_url;
+mod token_hash;
 
 pub use network::{admits, any_contains, canonical as canonical_address, Network};
 pub use secret::{Secret, SecretRef};
 pub use store_url::StoreUrl;
+pub use token_hash::TokenHash;
 
 use anyhow::{bail, Context};
 use serde::{Deserialize, Serialize};
@@ -340,11 +342,107 @@ pub struct TenantLimits {
     pub max_concurrent: Option<usize>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+/// How SCIM clients prove they may call a tenant: any of the ways configured opens it.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct TenantAuth {
     /// Accepted bearer tokens as `sha256:<hex>` hashes (`scimitar token` makes them).
-    pub token_hashes: Vec<crate::auth::TokenHash>,
+    #[serde(default)]
+    pub token_hashes: Vec<TokenHash>,
+    /// Entra's own JWT, which Entra sends when the Secret Token field is left blank.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entra: Option<EntraAuth>,
+    /// An OAuth 2.0 token endpoint (`<base path>/oauth/token`, client credentials grant)
+    /// whose access tokens then open the tenant.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_credentials: Option<ClientCredentialsAuth>,
+}
+
+/// The audience of the tokens Entra's provisioning service sends (its first-party app id).
+pub const ENTRA_PROVISIONING_AUDIENCE: &str = "8adf8e6e-67b2-4cf2-a259-e3dc5476c621";
+
+/// `[tenants.auth.entra]`: which Entra tenant's tokens open this tenant, and where its
+/// signing keys are published.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct EntraAuth {
+    /// The Entra directory (tenant) id: tokens must be issued by
+    /// `https://sts.windows.net/<tenant_id>/`.
+    pub tenant_id: String,
+    /// The JWKS to verify signatures with (default: Entra's, for this tenant id).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwks_url: Option<String>,
+    /// A JWKS file instead of a URL (relative to the config file); reread on an unknown key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwks_file: Option<PathBuf>,
+    /// The audience tokens must name (default: Entra's provisioning service).
+    #[serde(default = "default_entra_audience")]
+    pub audience: String,
+    /// When set, tokens must be for this application (`appid` or `azp` claim).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app_id: Option<String>,
+    /// Clock skew allowed on `exp` and `nbf`.
+    #[serde(default = "default_leeway_secs")]
+    pub leeway_secs: u64,
+    /// A token naming a key the gateway does not know makes it fetch the keys again, at
+    /// most once in this many seconds.
+    #[serde(default = "default_key_refresh_secs")]
+    pub min_key_refresh_secs: u64,
+}
+
+impl EntraAuth {
+    /// The issuer Entra's tokens for this tenant carry.
+    pub fn issuer(&self) -> String {
+        format!("https://sts.windows.net/{}/", self.tenant_id)
+    }
+
+    /// Where the signing keys come from.
+    pub fn key_source(&self) -> KeySource {
+        match (&self.jwks_file, &self.jwks_url) {
+            (Some(file), _) => KeySource::File(file.clone()),
+            (None, Some(url)) => KeySource::Url(url.clone()),
+            (None, None) => KeySource::Url(format!(
+                "https://login.microsoftonline.com/{}/discovery/keys",
+                self.tenant_id
+            )),
+        }
+    }
+}
+
+/// Where a JWKS is read from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeySource {
+    Url(String),
+    File(PathBuf),
+}
+
+fn default_entra_audience() -> String {
+    ENTRA_PROVISIONING_AUDIENCE.to_string()
+}
+
+fn default_leeway_secs() -> u64 {
+    60
+}
+
+fn default_key_refresh_secs() -> u64 {
+    60
+}
+
+/// `[tenants.auth.client_credentials]`: the client allowed to get access tokens from the
+/// tenant's token endpoint.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ClientCredentialsAuth {
+    pub client_id: String,
+    /// The client's secrets as `sha256:<hex>` hashes (several: rotation).
+    pub client_secret_hashes: Vec<TokenHash>,
+    /// How long an access token it issues is valid.
+    #[serde(default = "default_access_token_secs")]
+    pub token_lifetime_secs: u64,
+}
+
+fn default_access_token_secs() -> u64 {
+    3600
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -485,6 +583,15 @@ impl Config {
             if let Some(auth) = &mut tenant.upstream.auth {
                 auth.resolve_against(base);
             }
+            if let Some(file) = tenant
+                .auth
+                .entra
+                .as_mut()
+                .and_then(|entra| entra.jwks_file.as_mut())
+                .filter(|f| f.is_relative())
+            {
+                *file = base.join(&*file);
+            }
         }
         self.store.url.resolve_against(base);
     }
@@ -495,12 +602,10 @@ impl Config {
             if !names.insert(tenant.name.as_str()) {
                 bail!("tenant name {:?} is used twice", tenant.name);
             }
-            if tenant.auth.token_hashes.is_empty() {
-                bail!(
-                    "tenant {}: auth.token_hashes is empty: nobody could call it",
-                    tenant.name
-                );
-            }
+            tenant
+                .auth
+                .validate()
+                .with_context(|| format!("tenant {}: auth", tenant.name))?;
             if tenant.mode == Mode::Translate && tenant.script.is_none() {
                 bail!("tenant {}: translate mode needs a script", tenant.name);
             }
@@ -532,6 +637,44 @@ impl Config {
     /// The adapter settings of a tenant, as JSON (the form scripts receive them in).
     pub fn settings_json(settings: &toml::Table) -> serde_json::Value {
         serde_json::to_value(settings).unwrap_or(serde_json::Value::Null)
+    }
+}
+
+impl TenantAuth {
+    fn validate(&self) -> anyhow::Result<()> {
+        if self.token_hashes.is_empty() && self.entra.is_none() && self.client_credentials.is_none()
+        {
+            bail!("no way in: set token_hashes, [entra] or [client_credentials], or nobody could call it");
+        }
+        if let Some(entra) = &self.entra {
+            let id = &entra.tenant_id;
+            if id.is_empty() || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+                bail!("entra.tenant_id {id:?} is not an Entra tenant id (a GUID, as in the Entra admin center's Overview)");
+            }
+            if entra.jwks_url.is_some() && entra.jwks_file.is_some() {
+                bail!("entra: jwks_url and jwks_file both set; keep one");
+            }
+            if let Some(url) = &entra.jwks_url {
+                url::Url::parse(url).with_context(|| format!("entra.jwks_url {url:?}"))?;
+            }
+            if entra.min_key_refresh_secs == 0 {
+                bail!("entra.min_key_refresh_secs must be at least 1 (it bounds key fetches a stranger's tokens can cause)");
+            }
+        }
+        if let Some(client) = &self.client_credentials {
+            if client.client_id.is_empty() {
+                bail!("client_credentials.client_id is empty");
+            }
+            if client.client_secret_hashes.is_empty() {
+                bail!(
+                    "client_credentials.client_secret_hashes is empty: no client could get a token"
+                );
+            }
+            if !(60..=86_400).contains(&client.token_lifetime_secs) {
+                bail!("client_credentials.token_lifetime_secs must be between 60 and 86400");
+            }
+        }
+        Ok(())
     }
 }
 

@@ -66,6 +66,7 @@ fn tenant(
         script: Some(PathBuf::from("adapters").join(file)),
         auth: TenantAuth {
             token_hashes: vec![hash],
+            ..TenantAuth::default()
         },
         upstream: spec.upstream,
         settings: spec.settings,

@@ -9,6 +9,7 @@
 mod connection;
 mod observe;
 mod respond;
+mod token;
 mod translate;
 
 use crate::auth::bearer_token;
@@ -20,7 +21,7 @@ use crate::provisioning::CallLog;
 use crate::proxy::phases::{self, ProxyState};
 use crate::public_url::{Arrival, Origin};
 use crate::scim_api::{Endpoint, Operation};
-use crate::tenant::{RouteMatch, Routing, Tenant};
+use crate::tenant::{RouteMatch, Routing, Tenant, TokenEndpoint, TOKEN_PATH};
 use async_trait::async_trait;
 use bytes::Bytes;
 use pingora::http::{RequestHeader, ResponseHeader};
@@ -104,7 +105,11 @@ impl ProxyHttp for ScimFront {
             body::continue_if_expected(session).await?;
         }
         let answered = match outcome {
-            Ok(admitted) => match admitted.tenant.mode.proxy_target().cloned() {
+            Ok(Admission::TokenRequest(endpoint)) => {
+                token::answer(&self.gateway, session, ctx, endpoint).await?;
+                return Ok(true);
+            }
+            Ok(Admission::Scim(admitted)) => match admitted.tenant.mode.proxy_target().cloned() {
                 Some(target) => match self.start_proxy(session, ctx, admitted, target).await {
                     Ok(state) => {
                         ctx.proxy = Some(state);
@@ -319,6 +324,13 @@ fn network_refused() -> Failure {
 }
 
 /// A request routed to its tenant and let in.
+/// What an admitted request is.
+enum Admission {
+    Scim(Admitted),
+    /// A token request to a tenant's OAuth token endpoint.
+    TokenRequest(TokenEndpoint),
+}
+
 pub struct Admitted {
     tenant: Arc<Tenant>,
     route: RouteMatch,
@@ -380,7 +392,7 @@ impl ScimFront {
     }
 
     /// Route, authenticate and protect: the tenant this request is for, and what it asks.
-    async fn admit(&self, session: &Session, ctx: &mut RequestCtx) -> Result<Admitted, Failure> {
+    async fn admit(&self, session: &Session, ctx: &mut RequestCtx) -> Result<Admission, Failure> {
         let header = session.req_header();
         // Who may call at all comes before any other work on the request.
         let peer = peer_address(session);
@@ -404,22 +416,33 @@ impl ScimFront {
                 .and_then(|h| h.to_str().ok())
                 .map(str::to_string)
         });
+        let tenants = self.gateway.tenants();
+        if path.ends_with(TOKEN_PATH) {
+            let endpoint = tenants.token_endpoint(host.as_deref(), &path, client);
+            if !endpoint.tenants.is_empty() {
+                return Ok(Admission::TokenRequest(endpoint));
+            }
+            if let Some(owner) = endpoint.refused {
+                ctx.tenant = Some(owner);
+                return Err(network_refused());
+            }
+        }
         let token = header
             .headers
             .get(http::header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .and_then(bearer_token);
-        let routing = self
-            .gateway
-            .tenants()
-            .route(host.as_deref(), &path, token, client);
+        let routing = tenants
+            .route(host.as_deref(), &path, token, client, &self.gateway.store)
+            .await?;
         let (tenant, route) = match routing {
             Routing::Tenant(tenant, route) => (tenant, route),
             Routing::NetworkRefused(owner) => {
                 ctx.tenant = Some(owner);
                 return Err(network_refused());
             }
-            Routing::Unauthorized(owner) => {
+            Routing::Unauthorized(owner, method, why) => {
+                tracing::debug!(tenant = %owner, method = method.label(), why, "credentials refused");
                 ctx.tenant = Some(owner);
                 return Err(Failure::refused(
                     Reason::Unauthorized,
@@ -440,11 +463,11 @@ impl ScimFront {
         if let Some(Endpoint::Resource(_, id)) = &endpoint {
             ctx.scim_id = Some(id.clone());
         }
-        Ok(Admitted {
+        Ok(Admission::Scim(Admitted {
             tenant,
             route,
             origin: self.origin(session, peer),
             endpoint,
-        })
+        }))
     }
 }

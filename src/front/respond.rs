@@ -1,5 +1,5 @@
-//! Writing a SCIM response: `application/scim+json`, `Location` on 201, `Retry-After` on
-//! 429/503, `WWW-Authenticate` on 401.
+//! Writing an answer: SCIM (`application/scim+json`, `Location` on 201, `Retry-After` on
+//! 429/503, `WWW-Authenticate` on 401), or the token endpoint's OAuth JSON.
 
 use crate::scim_api::ScimResponse;
 use pingora::http::ResponseHeader;
@@ -46,4 +46,27 @@ async fn write_with(session: &mut Session, response: ScimResponse, close: bool) 
         session.write_response_body(Some(body), true).await?;
     }
     Ok(())
+}
+
+/// An OAuth 2.0 answer of the token endpoint (RFC 6749 §5): JSON that no cache keeps, and
+/// the challenge of a client refused its HTTP Basic credentials.
+pub async fn write_oauth(
+    session: &mut Session,
+    status: u16,
+    body: &serde_json::Value,
+    challenge: Option<&str>,
+) -> Result<()> {
+    let body = bytes::Bytes::from(body.to_string());
+    let mut header = ResponseHeader::build(status, Some(6))?;
+    header.insert_header(http::header::CONTENT_TYPE, "application/json")?;
+    header.insert_header(http::header::CONTENT_LENGTH, body.len().to_string())?;
+    header.insert_header(http::header::CACHE_CONTROL, "no-store")?;
+    header.insert_header(http::header::PRAGMA, "no-cache")?;
+    if let Some(challenge) = challenge {
+        header.insert_header(http::header::WWW_AUTHENTICATE, challenge)?;
+    }
+    session
+        .write_response_header(Box::new(header), false)
+        .await?;
+    session.write_response_body(Some(body), true).await
 }

@@ -210,6 +210,45 @@ impl Store {
         Ok(affected == 1)
     }
 
+    /// Records an access token (by its hash) until `expires_at`, and forgets the tenant's
+    /// tokens that expired by `now` (Unix seconds both).
+    pub async fn insert_access_token(
+        &self,
+        tenant: &str,
+        token_hash: &str,
+        expires_at: i64,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        execute!(
+            self,
+            sqlite: "DELETE FROM access_tokens WHERE tenant = ?1 AND expires_at <= ?2",
+            postgres: "DELETE FROM access_tokens WHERE tenant = $1 AND expires_at <= $2",
+            tenant, now
+        );
+        execute!(
+            self,
+            sqlite: "INSERT INTO access_tokens (tenant, token_hash, expires_at) VALUES (?1, ?2, ?3)",
+            postgres: "INSERT INTO access_tokens (tenant, token_hash, expires_at) VALUES ($1, $2, $3)",
+            tenant, token_hash, expires_at
+        );
+        Ok(())
+    }
+
+    /// When the tenant's access token with this hash expires, if it was issued.
+    pub async fn access_token_expiry(
+        &self,
+        tenant: &str,
+        token_hash: &str,
+    ) -> Result<Option<i64>, StoreError> {
+        let rows: Vec<(i64,)> = fetch!(
+            self,
+            sqlite: "SELECT expires_at FROM access_tokens WHERE tenant = ?1 AND token_hash = ?2",
+            postgres: "SELECT expires_at FROM access_tokens WHERE tenant = $1 AND token_hash = $2",
+            tenant, token_hash
+        );
+        Ok(rows.first().map(|(at,)| *at))
+    }
+
     /// Stores a batch of provisioning log entries in one transaction.
     pub async fn insert_log(&self, entries: &[Entry]) -> anyhow::Result<()> {
         // One multi-row INSERT per chunk, all in one transaction: a batch is a handful of

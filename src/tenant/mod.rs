@@ -13,8 +13,11 @@ pub use limits::Protection;
 pub use route::{RouteMatch, RouteTemplate};
 
 use crate::adapter::{Adapter, ScriptCache, ScriptShare};
+use crate::auth::{Authenticator, Method, Verdict};
 use crate::config::{Config, Mode, TenantConfig};
+use crate::failure::Failure;
 use crate::proxy::ProxyTarget;
+use crate::store::Store;
 use crate::upstream::UpstreamClient;
 use anyhow::Context;
 use scimitar_scim::discovery::Capabilities;
@@ -50,6 +53,8 @@ pub struct Tenant {
     pub mode: TenantMode,
     pub route: RouteTemplate,
     host: Option<String>,
+    /// Who may call: its tokens, Entra's JWT, its token endpoint's access tokens.
+    pub auth: Arc<Authenticator>,
     pub adapter: Arc<Adapter>,
     pub upstream: Arc<UpstreamClient>,
     /// The adapter settings table, ready to hand to scripts.
@@ -79,10 +84,11 @@ impl Tenant {
     fn build(
         config: &TenantConfig,
         scripts: &mut ScriptCache,
-        http: &reqwest::Client,
+        outbound: Outbound<'_>,
         script_calls: usize,
         running: Option<&Arc<Tenant>>,
     ) -> anyhow::Result<Arc<Self>> {
+        let http = outbound.http;
         let adapter = match &config.script {
             Some(script) => scripts.get(script)?,
             None => scripts.empty(),
@@ -126,6 +132,16 @@ impl Tenant {
                 TenantMode::Proxy(Arc::new(ProxyTarget::build(&config.upstream)?))
             }
         };
+        // Kept across a reload: the signing keys fetched and the access tokens seen.
+        let auth = match kept(|a, b| a.auth == b.auth) {
+            Some(r) => r.auth.clone(),
+            None => Arc::new(Authenticator::new(
+                &config.name,
+                &config.auth,
+                outbound.http,
+                outbound.io,
+            )),
+        };
         let protection = match kept(|a, b| a.limits == b.limits) {
             Some(r) => r.protection.clone(),
             None => Arc::new(Protection::new(&config.limits)),
@@ -164,6 +180,7 @@ impl Tenant {
             mode,
             route,
             host: config.host.as_ref().map(|h| h.to_ascii_lowercase()),
+            auth,
             adapter,
             upstream,
             settings,
@@ -188,11 +205,6 @@ impl Tenant {
         crate::config::admits(&self.config.allowed_networks, client)
     }
 
-    /// True when `token` is one of this tenant's tokens.
-    pub fn accepts_token(&self, token: &str) -> bool {
-        crate::auth::any_matches(&self.config.auth.token_hashes, token)
-    }
-
     fn serves_host(&self, host: Option<&str>) -> bool {
         match (&self.host, host) {
             (None, _) => true,
@@ -205,15 +217,35 @@ impl Tenant {
     }
 }
 
+/// What tenants reach out with: the HTTP client and the I/O runtime that drives it.
+#[derive(Clone, Copy)]
+pub struct Outbound<'a> {
+    pub http: &'a reqwest::Client,
+    pub io: &'a tokio::runtime::Handle,
+}
+
 /// Where a request goes.
 pub enum Routing {
     Tenant(Arc<Tenant>, RouteMatch),
-    /// A tenant serves this path (named here, for metrics), but the token is none of theirs.
-    Unauthorized(String),
+    /// A tenant serves this path (named here, for metrics), but the token is none of theirs:
+    /// the kind of credential it was, and why the tenant refused it.
+    Unauthorized(String, Method, &'static str),
     /// Tenants serve this path (the first named), but none may be called from the client's
     /// address: no token was even looked at.
     NetworkRefused(String),
     NoTenant,
+}
+
+/// A tenant's token endpoint, below its route.
+pub const TOKEN_PATH: &str = "/oauth/token";
+
+/// The tenants a token request may be for.
+#[derive(Default)]
+pub struct TokenEndpoint {
+    /// In route order; the client id tells which.
+    pub tenants: Vec<Arc<Tenant>>,
+    /// A tenant whose endpoint this is, but not for the client's address.
+    pub refused: Option<String>,
 }
 
 /// Every tenant, ordered most specific route first.
@@ -230,7 +262,7 @@ impl Tenants {
     pub fn build(
         config: &Config,
         engine: &rhai::Engine,
-        http: &reqwest::Client,
+        outbound: Outbound<'_>,
         script_calls: usize,
         running: Option<&Tenants>,
     ) -> anyhow::Result<Self> {
@@ -243,7 +275,7 @@ impl Tenants {
             .iter()
             .map(|t| {
                 let previous = running.and_then(|r| r.tenants.iter().find(|p| p.name == t.name));
-                Tenant::build(t, &mut scripts, http, script_calls, previous)
+                Tenant::build(t, &mut scripts, outbound, script_calls, previous)
                     .with_context(|| format!("tenant {}", t.name))
             })
             .collect::<anyhow::Result<Vec<_>>>()?;
@@ -255,13 +287,14 @@ impl Tenants {
     /// matches and that may be called from `client`, the one that accepts the bearer
     /// token. Several tenants may share one URL (one SCIM endpoint for several
     /// organisations, the token telling them apart).
-    pub fn route(
+    pub async fn route(
         &self,
         host: Option<&str>,
         path: &str,
         token: Option<&str>,
         client: Option<IpAddr>,
-    ) -> Routing {
+        store: &Store,
+    ) -> Result<Routing, Failure> {
         let mut route_owner = None;
         let mut refused = None;
         for tenant in self.tenants.iter().filter(|t| t.serves_host(host)) {
@@ -272,16 +305,74 @@ impl Tenants {
                 refused.get_or_insert_with(|| tenant.name.clone());
                 continue;
             }
-            route_owner.get_or_insert_with(|| tenant.name.clone());
-            if token.is_some_and(|t| tenant.accepts_token(t)) {
-                return Routing::Tenant(tenant.clone(), found);
+            let Some(token) = token else {
+                route_owner.get_or_insert((tenant.name.clone(), Method::Token, "no_token"));
+                continue;
+            };
+            let verdict = tenant
+                .auth
+                .verify(&tenant.name, token, store)
+                .await
+                .map_err(|e| {
+                    tracing::warn!(tenant = %tenant.name, error = %e, "cannot check an access token");
+                    Failure::store_unavailable(5)
+                })?;
+            match verdict {
+                Verdict::Accepted(method) => {
+                    crate::metrics::AUTHENTICATIONS
+                        .with_label_values(&[&tenant.name, method.label(), "accepted"])
+                        .inc();
+                    return Ok(Routing::Tenant(tenant.clone(), found));
+                }
+                Verdict::Refused(method, why) => {
+                    // The first tenant that takes this kind of credential says why best.
+                    match &route_owner {
+                        Some((_, _, "not_enabled")) if why != "not_enabled" => {
+                            route_owner = Some((tenant.name.clone(), method, why))
+                        }
+                        None => route_owner = Some((tenant.name.clone(), method, why)),
+                        Some(_) => {}
+                    }
+                }
             }
         }
-        match (route_owner, refused) {
-            (Some(name), _) => Routing::Unauthorized(name),
+        Ok(match (route_owner, refused) {
+            (Some((name, method, why)), _) => {
+                crate::metrics::AUTHENTICATIONS
+                    .with_label_values(&[&name, method.label(), why])
+                    .inc();
+                Routing::Unauthorized(name, method, why)
+            }
             (None, Some(name)) => Routing::NetworkRefused(name),
             (None, None) => Routing::NoTenant,
+        })
+    }
+
+    /// The tenants whose token endpoint `path` is (`<route>/oauth/token`) and that may be
+    /// called from `client`; empty when it is no tenant's.
+    pub fn token_endpoint(
+        &self,
+        host: Option<&str>,
+        path: &str,
+        client: Option<IpAddr>,
+    ) -> TokenEndpoint {
+        let mut endpoint = TokenEndpoint::default();
+        for tenant in self.tenants.iter().filter(|t| t.serves_host(host)) {
+            let is_endpoint = tenant.auth.token_issuer().is_some()
+                && tenant
+                    .route
+                    .matches(path)
+                    .is_some_and(|found| found.rest == TOKEN_PATH);
+            if !is_endpoint {
+                continue;
+            }
+            if tenant.admits(client) {
+                endpoint.tenants.push(tenant.clone());
+            } else {
+                endpoint.refused.get_or_insert_with(|| tenant.name.clone());
+            }
         }
+        endpoint
     }
 
     pub fn iter(&self) -> impl Iterator<Item = &Arc<Tenant>> {

@@ -407,14 +407,20 @@ impl UpstreamClient {
 }
 
 /// Why a call brought back no answer the script may see.
-enum Unanswered {
+#[derive(Debug, thiserror::Error)]
+pub enum Unanswered {
+    #[error(transparent)]
     Failed(reqwest::Error),
     /// Longer than the tenant's `max_response_bytes`.
+    #[error("the answer is larger than the gateway takes")]
     TooLarge,
 }
 
 /// Reads a body, never holding more than `limit` bytes of it.
-async fn read_capped(mut response: reqwest::Response, limit: usize) -> Result<Vec<u8>, Unanswered> {
+pub async fn read_capped(
+    mut response: reqwest::Response,
+    limit: usize,
+) -> Result<Vec<u8>, Unanswered> {
     if response
         .content_length()
         .is_some_and(|len| len > limit as u64)

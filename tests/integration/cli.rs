@@ -130,6 +130,52 @@ fn check_refuses_what_serve_would() {
 }
 
 #[test]
+fn check_finds_what_would_keep_clients_out() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("keys.json"),
+        r#"{"keys": [{"kty": "EC", "kid": "x"}]}"#,
+    )
+    .unwrap();
+    let tenant = |auth: &str| {
+        format!(
+            "[[tenants]]\nname = \"t\"\ntarget = \"t\"\nmode = \"proxy\"\nroute = \"/t\"\n{auth}\n\
+             [tenants.upstream]\nbase_url = \"http://127.0.0.1:1\"\n"
+        )
+    };
+    let (_, hash) = new_token();
+    for (auth, says) in [
+        ("auth = {}", "no way in"),
+        (
+            "auth.entra = { tenant_id = \"contoso.onmicrosoft.com/x\" }",
+            "not an Entra tenant id",
+        ),
+        (
+            "auth.entra = { tenant_id = \"6b1a2c3d-0000-4000-8000-0000000000aa\", jwks_file = \"missing.json\" }",
+            "missing.json",
+        ),
+        (
+            "auth.entra = { tenant_id = \"6b1a2c3d-0000-4000-8000-0000000000aa\", jwks_file = \"keys.json\" }",
+            "no RSA signing key",
+        ),
+        (
+            "auth.client_credentials = { client_id = \"entra\", client_secret_hashes = [] }",
+            "client_secret_hashes is empty",
+        ),
+        (
+            &format!("auth.client_credentials = {{ client_id = \"entra\", client_secret_hashes = [\"{hash}\"], token_lifetime_secs = 5 }}"),
+            "token_lifetime_secs",
+        ),
+    ] {
+        let config = dir.path().join("c.toml");
+        std::fs::write(&config, tenant(auth)).unwrap();
+        let (ok, stderr) = check(&config, &[], &[]);
+        assert!(!ok, "{auth}");
+        assert!(stderr.contains(says), "{auth}: {stderr}");
+    }
+}
+
+#[test]
 fn check_names_a_missing_secret() {
     let example = repo_path("adapters/meta-networks.toml");
     let (ok, stderr) = check(

@@ -5,10 +5,9 @@
 
 use crate::support::*;
 use reqwest::Method;
-use scimitar_testbeds::{mx3, rhombus};
+use scimitar_testbeds::rhombus;
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
-use std::net::SocketAddr;
 
 const MEDIUS: &str = "urn:ietf:params:scim:schemas:extension:medius:2.0:User";
 
@@ -128,25 +127,11 @@ async fn seven_parallel_single_attribute_patches_of_one_mediusflow_user_all_land
 
 #[tokio::test]
 async fn replicas_sharing_postgresql_order_their_writes_too() {
-    let store = std::env::var("SCIMITAR_TEST_POSTGRES")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-    let options = mx3::Options::default();
-    let testbed = mx3::start(SocketAddr::from(([127, 0, 0, 1], 0)), options.clone())
-        .await
-        .unwrap();
-    let secrets = SecretFiles::new(&[("key", &options.organisations[0].api_key)]);
+    let store = test_postgres_url();
     // One tenant, two replicas: a name of this run's own, so no earlier run's state is met.
     let unique = format!("mx3-replicas-{}-{}", std::process::id(), rand_suffix());
     let (token, _) = new_token();
-    let spec = TenantSpec {
-        tenant_toml: String::new(),
-        name: unique,
-        route: "/mx3".into(),
-        script: repo_path("adapters/mx3.rhai"),
-        token: token.clone(),
-        upstream_toml: api_key_upstream(&testbed, "Authorization", "Token ", secrets.toml("key")),
-        settings_toml: mx3_index_toml(),
-    };
+    let (testbed, secrets, spec) = mx3_tenant(&unique, &token, "").await;
     let tenants = tenants_toml(&[spec]);
     let a = start_gateway_on_store(&tenants, "", &store, "").await;
     let b = start_gateway_on_store(&tenants, "", &store, "").await;
@@ -185,13 +170,6 @@ async fn replicas_sharing_postgresql_order_their_writes_too() {
         assert_eq!(status, 204, "{body}");
     }
     assert_eq!(mx3_tags(&setup.state().await, &user).await, ten_names());
-}
-
-fn rand_suffix() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos() as u64
 }
 
 /// The testbed's state without what reading it or calling it changes by itself.
@@ -434,8 +412,7 @@ async fn an_idle_gateway_stops_at_once_on_sigterm() {
 #[tokio::test]
 async fn a_store_outage_inside_a_script_is_a_retryable_503_not_a_script_fault() {
     use sqlx::Executor;
-    let admin_url = std::env::var("SCIMITAR_TEST_POSTGRES")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    let admin_url = test_postgres_url();
     let admin = sqlx::PgPool::connect(&admin_url)
         .await
         .expect("PostgreSQL must be reachable for this test");
@@ -450,21 +427,8 @@ async fn a_store_outage_inside_a_script_is_a_retryable_503_not_a_script_fault() 
             .rsplit_once('/')
             .map_or(admin_url.as_str(), |(base, _)| base)
     );
-    let options = mx3::Options::default();
-    let testbed = mx3::start(SocketAddr::from(([127, 0, 0, 1], 0)), options.clone())
-        .await
-        .unwrap();
-    let secrets = SecretFiles::new(&[("key", &options.organisations[0].api_key)]);
     let (token, _) = new_token();
-    let spec = TenantSpec {
-        tenant_toml: String::new(),
-        name: "mx3".into(),
-        route: "/mx3".into(),
-        script: repo_path("adapters/mx3.rhai"),
-        token: token.clone(),
-        upstream_toml: api_key_upstream(&testbed, "Authorization", "Token ", secrets.toml("key")),
-        settings_toml: mx3_index_toml(),
-    };
+    let (testbed, secrets, spec) = mx3_tenant("mx3", &token, "").await;
     let gateway = start_gateway_on_store(&tenants_toml(&[spec]), "", &store, "").await;
     let mx3 = Setup::from_parts(testbed, gateway, "/mx3", &token, secrets);
     let group = create(&mx3, "/Groups", json!({"displayName": "Kept"})).await;

@@ -522,8 +522,7 @@ async fn a_stale_index_is_completed_by_a_bounded_pass_before_it_answers() {
 /// other answers from without a pass of its own.
 #[tokio::test]
 async fn replicas_on_postgresql_share_the_index() {
-    let store = std::env::var("SCIMITAR_TEST_POSTGRES")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    let store = test_postgres_url();
     let options = scimitar_testbeds::maptician::Options::default();
     let secrets = SecretFiles::new(&[("token", &options.api_token)]);
     let testbed = scimitar_testbeds::maptician::start(([127, 0, 0, 1], 0).into(), options)

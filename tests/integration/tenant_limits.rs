@@ -12,7 +12,7 @@ async fn a_tenant_over_its_rate_gets_429_and_others_are_unaffected() {
     let (limited_token, limited_hash) = new_token();
     let (free_token, free_hash) = new_token();
     let script = repo_path("tests/scripts/sandbox.rhai");
-    let tenant = |name: &str, hash: &str, limits: &str| {
+    let tenant = |name: &str, hash: &str, limits: &str| -> String {
         format!(
             "[[tenants]]\nname = \"{name}\"\ntarget = \"t\"\nmode = \"translate\"\nroute = \"/{name}\"\nscript = \"{}\"\n\
              auth = {{ token_hashes = [\"{hash}\"] }}\n[tenants.upstream]\nbase_url = \"{}\"\n[tenants.settings]\n\

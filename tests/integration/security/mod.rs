@@ -4,11 +4,13 @@
 
 mod answers;
 mod connections;
+mod entra_jwt;
 mod networks;
 mod paths;
 mod public_url;
 mod redirects;
 mod requests;
+mod token_endpoint;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;

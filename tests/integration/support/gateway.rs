@@ -71,7 +71,8 @@ impl Drop for Gateway {
 pub struct TenantSpec {
     pub name: String,
     pub route: String,
-    /// More keys of the tenant's own table (e.g. `route_values = {...}`).
+    /// More keys of the tenant's own table (e.g. `route_values = {...}`, or dotted
+    /// `auth.entra = {...}` beside the `auth.token_hashes` the harness writes).
     pub tenant_toml: String,
     pub script: PathBuf,
     pub token: String,
@@ -89,6 +90,14 @@ pub fn free_port() -> u16 {
 
 pub fn repo_path(relative: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(relative)
+}
+
+/// A suffix no earlier run used, for names in a shared store.
+pub fn rand_suffix() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64
 }
 
 pub fn new_token() -> (String, String) {
@@ -117,7 +126,7 @@ pub fn tenants_toml(tenants: &[TenantSpec]) -> String {
     for t in tenants {
         toml.push_str(&format!(
             "[[tenants]]\nname = \"{}\"\ntarget = \"{}\"\nmode = \"translate\"\nroute = \"{}\"\n{}\nscript = \"{}\"\n\
-             auth = {{ token_hashes = [\"{}\"] }}\n\n[tenants.upstream]\n{}\n[tenants.settings]\n{}\n\n",
+             auth.token_hashes = [\"{}\"]\n\n[tenants.upstream]\n{}\n[tenants.settings]\n{}\n\n",
             t.name,
             t.name,
             t.route,

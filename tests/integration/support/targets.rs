@@ -437,6 +437,36 @@ pub fn maptician_spec(
     }
 }
 
+/// The PostgreSQL server the store tests use (`SCIMITAR_TEST_POSTGRES`, else this machine's).
+pub fn test_postgres_url() -> String {
+    std::env::var("SCIMITAR_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+/// An MX3 testbed and a translate tenant `name` at `/mx3` for its first organisation (its
+/// API key in the returned secrets), `tenant_toml` continuing the tenant's section.
+pub async fn mx3_tenant(
+    name: &str,
+    token: &str,
+    tenant_toml: &str,
+) -> (Testbed, SecretFiles, TenantSpec) {
+    let options = mx3::Options::default();
+    let testbed = mx3::start(SocketAddr::from(([127, 0, 0, 1], 0)), options.clone())
+        .await
+        .unwrap();
+    let secrets = SecretFiles::new(&[("key", &options.organisations[0].api_key)]);
+    let spec = TenantSpec {
+        tenant_toml: tenant_toml.to_string(),
+        name: name.to_string(),
+        route: "/mx3".into(),
+        script: repo_path("adapters/mx3.rhai"),
+        token: token.to_string(),
+        upstream_toml: api_key_upstream(&testbed, "Authorization", "Token ", secrets.toml("key")),
+        settings_toml: mx3_index_toml(),
+    };
+    (testbed, secrets, spec)
+}
+
 /// `[tenants.upstream]` for a target whose API key travels in one header (`prefix` + key),
 /// `key` being the secret reference (`SecretFiles::toml`).
 pub fn api_key_upstream(testbed: &Testbed, header: &str, prefix: &str, key: String) -> String {

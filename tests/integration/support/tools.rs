@@ -1,4 +1,5 @@
-//! External programs from the test venv (`scripts/test` installs them).
+//! External programs (the test venv's tools, openssl for test certificates and signing keys)
+//! and what stands in for services beyond the target (a JWKS endpoint).
 
 use super::*;
 
@@ -161,5 +162,104 @@ impl TestCa {
             .status()
             .expect("openssl is needed to make test certificates");
         assert!(status.success(), "openssl {args:?}");
+    }
+}
+
+/// An RSA key pair made for one test (with openssl) that signs JWTs as Entra would, and
+/// its public half as a JWKS entry.
+pub struct SigningKey {
+    pub kid: String,
+    der: Vec<u8>,
+    modulus: Vec<u8>,
+}
+
+impl SigningKey {
+    pub fn new(dir: &Path, kid: &str) -> SigningKey {
+        let pem = dir.join(format!("{kid}.pem"));
+        let openssl = |args: &[&str]| {
+            let out = Command::new("openssl")
+                .args(args)
+                .stderr(Stdio::null())
+                .output()
+                .expect("openssl is needed to make test keys");
+            assert!(out.status.success(), "openssl {args:?}");
+            out.stdout
+        };
+        let pem_path = pem.to_str().unwrap();
+        openssl(&["genrsa", "-traditional", "-out", pem_path, "2048"]);
+        let der = openssl(&["rsa", "-in", pem_path, "-outform", "DER", "-traditional"]);
+        let modulus =
+            String::from_utf8(openssl(&["rsa", "-in", pem_path, "-noout", "-modulus"])).unwrap();
+        let hex_modulus = modulus.trim().strip_prefix("Modulus=").unwrap();
+        SigningKey {
+            kid: kid.to_string(),
+            der,
+            modulus: hex::decode(hex_modulus).unwrap(),
+        }
+    }
+
+    /// The public key as a JWKS entry, shaped as Entra publishes its keys.
+    pub fn jwk(&self) -> Value {
+        use base64::Engine as _;
+        json!({
+            "kty": "RSA",
+            "use": "sig",
+            "kid": self.kid,
+            "x5t": self.kid,
+            "n": base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&self.modulus),
+            "e": "AQAB",
+            "x5c": ["MIIC"],
+        })
+    }
+
+    /// `claims` signed RS256 with this key, its header naming `kid`.
+    pub fn sign(&self, kid: &str, claims: &Value) -> String {
+        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
+        header.kid = Some(kid.to_string());
+        let key = jsonwebtoken::EncodingKey::from_rsa_der(&self.der);
+        jsonwebtoken::encode(&header, claims, &key).unwrap()
+    }
+}
+
+/// A JWKS endpoint on loopback (`{url}/keys`) whose keys a test can change, counting the
+/// times it was fetched.
+pub struct JwksServer {
+    pub url: String,
+    keys: std::sync::Arc<std::sync::Mutex<Value>>,
+    fetches: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl JwksServer {
+    pub async fn start(keys: &[&SigningKey]) -> JwksServer {
+        use std::sync::atomic::Ordering;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let server = JwksServer {
+            url,
+            keys: Default::default(),
+            fetches: Default::default(),
+        };
+        server.publish(keys);
+        let (served, fetches) = (server.keys.clone(), server.fetches.clone());
+        let app = axum::Router::new().route(
+            "/keys",
+            axum::routing::get(move || {
+                fetches.fetch_add(1, Ordering::SeqCst);
+                let set = served.lock().unwrap().clone();
+                async move { axum::Json(set) }
+            }),
+        );
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        server
+    }
+
+    /// Serves these keys from now on.
+    pub fn publish(&self, keys: &[&SigningKey]) {
+        let keys: Vec<Value> = keys.iter().map(|k| k.jwk()).collect();
+        *self.keys.lock().unwrap() = json!({ "keys": keys });
+    }
+
+    pub fn fetches(&self) -> usize {
+        self.fetches.load(std::sync::atomic::Ordering::SeqCst)
     }
 }
