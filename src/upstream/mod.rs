@@ -74,8 +74,8 @@ pub enum Body {
 pub struct UpstreamResponse {
     pub status: u16,
     pub headers: Vec<(String, String)>,
+    /// The answer as text; the script host reads JSON from it.
     pub body: String,
-    pub json: Option<serde_json::Value>,
 }
 
 /// What one attempt ended in, before the retry policy looks at it.
@@ -380,15 +380,11 @@ impl UpstreamClient {
                     ),
                 )));
             }
-            Ok((status, headers, body)) => {
-                let json = serde_json::from_str(&body).ok();
-                Attempt::Answered(UpstreamResponse {
-                    status,
-                    headers,
-                    body,
-                    json,
-                })
-            }
+            Ok((status, headers, body)) => Attempt::Answered(UpstreamResponse {
+                status,
+                headers,
+                body,
+            }),
             Err(Unanswered::TooLarge) => {
                 metrics::upstream_refused(&self.tenant, "response_too_large");
                 return Err(Failure::upstream(too_large_answer(self.max_response_bytes)));

@@ -11,7 +11,7 @@
 
 use super::HostResult;
 use crate::adapter::context;
-use crate::adapter::convert::{throw, to_dynamic, to_json};
+use crate::adapter::convert::{throw, to_json};
 use crate::upstream::{Body, UpstreamRequest, UpstreamResponse};
 use reqwest::Method;
 use rhai::{Dynamic, Engine, Map};
@@ -162,9 +162,10 @@ fn response_map(response: UpstreamResponse) -> Map {
     );
     map.insert("headers".into(), headers.into());
     // The text only when it is not JSON: a directory of 50,000 users is held once, not twice.
-    let (json, body) = match &response.json {
-        Some(json) => (to_dynamic(json), Dynamic::UNIT),
-        None => (Dynamic::UNIT, response.body.into()),
+    // Parsed straight into the script's values, with no serde_json tree in between.
+    let (json, body) = match serde_json::from_str::<Dynamic>(&response.body) {
+        Ok(json) => (json, Dynamic::UNIT),
+        Err(_) => (Dynamic::UNIT, response.body.into()),
     };
     map.insert("json".into(), json);
     map.insert("body".into(), body);
@@ -176,3 +177,39 @@ const PATH_SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANU
     .remove(b'-')
     .remove(b'_')
     .remove(b'~');
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::adapter::convert::to_dynamic;
+
+    fn answer(body: &str) -> Map {
+        response_map(UpstreamResponse {
+            status: 200,
+            headers: vec![("content-type".into(), "application/json".into())],
+            body: body.to_string(),
+        })
+    }
+
+    #[test]
+    fn json_answers_reach_scripts_as_through_a_json_value() {
+        let body = r#"{"items":[{"id":"u1","n":-3,"big":18446744073709551615,"f":1.5,
+            "none":null,"ok":true,"name":"Zoë \"Z\" \u00e9","deep":{"a":[[1],[]]}}],"next":null}"#;
+        let map = answer(body);
+        let through_value = to_dynamic(&serde_json::from_str(body).unwrap());
+        assert_eq!(
+            to_json(&map["json"]).unwrap(),
+            to_json(&through_value).unwrap()
+        );
+        assert!(map["body"].is_unit(), "JSON is held once, not also as text");
+    }
+
+    #[test]
+    fn other_answers_stay_text() {
+        for body in ["", "<html>busy</html>", "{\"cut\": "] {
+            let map = answer(body);
+            assert!(map["json"].is_unit(), "{body}");
+            assert_eq!(map["body"].clone().into_string().unwrap(), body);
+        }
+    }
+}
