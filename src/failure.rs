@@ -143,6 +143,12 @@ impl Failure {
         Self::new(Kind::Upstream, error)
     }
 
+    /// The store is unavailable: SCIM 503, retried after a few seconds (a store coming
+    /// back from a restart or a failover answers again by then).
+    pub fn store_down() -> Self {
+        Self::store_unavailable(5)
+    }
+
     /// The store is unavailable: SCIM 503, retried after `retry_after` seconds.
     pub fn store_unavailable(retry_after: u64) -> Self {
         Self::new(

@@ -26,7 +26,7 @@ use serde_json::Value;
 
 fn unavailable(error: crate::store::StoreError) -> Failure {
     tracing::error!(%error, "the directory index could not be read");
-    Failure::store_unavailable(5)
+    Failure::store_down()
 }
 
 /// The ids whose `attribute` compares equal to `key`.

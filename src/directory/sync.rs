@@ -173,7 +173,7 @@ async fn pass(
         .await
         .map_err(|e| {
             tracing::error!(tenant = %tenant.name, error = %e, "a complete pass could not be recorded");
-            Failure::store_unavailable(5)
+            Failure::store_down()
         })?;
     metrics::INDEX_RESOURCES
         .with_label_values(&[&tenant.name, kind.name()])
@@ -208,7 +208,7 @@ async fn record_page(
         .await
         .map_err(|e| {
             tracing::error!(tenant = %tenant.name, error = %e, "the directory index could not be written");
-            Failure::store_unavailable(5)
+            Failure::store_down()
         })
 }
 

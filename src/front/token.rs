@@ -123,7 +123,7 @@ async fn grant(
             .await
             .map_err(|e| {
                 tracing::warn!(tenant = %tenant.name, error = %e, "cannot store an access token");
-                Failure::store_unavailable(5)
+                Failure::store_down()
             })?;
         if let Some(token) = granted {
             return Ok(Granted {

@@ -315,7 +315,7 @@ impl Tenants {
                 .await
                 .map_err(|e| {
                     tracing::warn!(tenant = %tenant.name, error = %e, "cannot check an access token");
-                    Failure::store_unavailable(5)
+                    Failure::store_down()
                 })?;
             match verdict {
                 Verdict::Accepted(method) => {

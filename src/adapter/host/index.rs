@@ -26,7 +26,7 @@ pub fn register(engine: &mut Engine) {
             };
             let unavailable = |error: crate::store::StoreError| {
                 tracing::error!(tenant = %ctx.tenant, %error, "the directory index could not be read");
-                throw(Failure::store_unavailable(5))
+                throw(Failure::store_down())
             };
             let value = ctx.wait(ctx.store.index_value(&ctx.tenant, kind.name(), id, attribute))?
                 .map_err(unavailable)?;

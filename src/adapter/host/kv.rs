@@ -77,5 +77,5 @@ pub fn register(engine: &mut Engine) {
 
 fn store_failure(ctx: &CallContext, function: &str, error: StoreError) -> Box<rhai::EvalAltResult> {
     tracing::error!(tenant = %ctx.tenant, function, %error, "the store failed during an adapter call");
-    throw(Failure::store_unavailable(5))
+    throw(Failure::store_down())
 }
