@@ -25,7 +25,12 @@ impl TokenHash {
     }
 
     pub fn matches(&self, token: &str) -> bool {
-        Self::of(token).0.ct_eq(&self.0).into()
+        self.equals(&Self::of(token))
+    }
+
+    /// The same hash, compared in constant time.
+    pub fn equals(&self, other: &TokenHash) -> bool {
+        self.0.ct_eq(&other.0).into()
     }
 }
 
