@@ -109,8 +109,11 @@ fn run(command: Command) -> anyhow::Result<()> {
         }
         Command::Check { config } => {
             let loaded = scimitar::config::Config::load(&config)?;
-            let tenants = scimitar::server::check(&loaded)?;
-            eprintln!("{}: OK, {} tenant(s)", config.display(), tenants);
+            let report = scimitar::server::check(&loaded)?;
+            for warning in &report.warnings {
+                eprintln!("warning: {warning}");
+            }
+            eprintln!("{}: OK, {} tenant(s)", config.display(), report.tenants);
             Ok(())
         }
         Command::Log {

@@ -17,10 +17,17 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+/// What `check` found in a config that `serve` would start with.
+pub struct CheckReport {
+    pub tenants: usize,
+    /// What will fail at run time without keeping the gateway from starting, e.g. an
+    /// operation Entra uses that an adapter lacks; each names its tenant.
+    pub warnings: Vec<String>,
+}
+
 /// Builds everything `serve` would from `config`, short of opening the store and binding:
-/// every tenant's route, token hashes, secrets, script and upstream. Answers how many
-/// tenants there are.
-pub fn check(config: &Config) -> anyhow::Result<usize> {
+/// every tenant's route, token hashes, secrets, script (and every call it makes) and upstream.
+pub fn check(config: &Config) -> anyhow::Result<CheckReport> {
     let roots = crate::upstream::TrustedRoots::load(config.server.upstream_ca_file.as_deref())?;
     let http = crate::upstream::http_client(&roots)?;
     let scripts = crate::adapter::ScriptHost::new(&config.limits, 1, roots)?;
@@ -34,7 +41,19 @@ pub fn check(config: &Config) -> anyhow::Result<usize> {
     check_key_files(config)?;
     crate::public_url::PublicUrl::new(&config.server)?;
     listener_certificates(config)?;
-    Ok(tenants.iter().count())
+    let warnings = tenants
+        .iter()
+        .flat_map(|tenant| {
+            tenant
+                .missing_operations()
+                .into_iter()
+                .map(|missing| format!("tenant {}: {missing}", tenant.name))
+        })
+        .collect();
+    Ok(CheckReport {
+        tenants: tenants.iter().count(),
+        warnings,
+    })
 }
 
 /// Reads every JWKS file a tenant names, so that a missing or malformed one fails `check`.

@@ -6,6 +6,7 @@
 //! drives in place; the pingora worker just awaits the call's answer. The store, the
 //! provisioning log's writer and the lock table live on the *I/O runtime* ([`ScriptHost::io`]).
 
+mod calls;
 mod context;
 mod convert;
 mod engine;
@@ -64,6 +65,14 @@ impl Adapter {
                 e.err_type()
             )
         })?;
+        let unresolved = calls::unresolved(engine, &ast);
+        if !unresolved.is_empty() {
+            let lines: Vec<String> = unresolved
+                .iter()
+                .map(|problem| format!("{}:{problem}", path.display()))
+                .collect();
+            anyhow::bail!("{}", lines.join("\n"));
+        }
         let functions = ast
             .iter_functions()
             .map(|f| (f.name.to_string(), f.params.len()))

@@ -14,7 +14,7 @@
 //! (`CallContext::may_wait`), and the call runs again on a script thread — it cannot have
 //! done anything outside the sandbox before it got there.
 
-use rhai::{ASTNode, Expr, FnPtr, Stmt, AST};
+use rhai::AST;
 use std::collections::{HashMap, HashSet};
 
 /// Calls the script makes that cannot be followed statically.
@@ -64,20 +64,8 @@ pub fn in_place_functions(ast: &AST, waiting: &[&str]) -> HashSet<(String, usize
 /// Every function name `ast` calls or holds a pointer to.
 fn names_called(ast: &AST) -> HashSet<String> {
     let mut names = HashSet::new();
-    ast.walk(&mut |path: &[ASTNode]| {
-        match path.last() {
-            Some(ASTNode::Expr(Expr::FnCall(call, _) | Expr::MethodCall(call, _)))
-            | Some(ASTNode::Stmt(Stmt::FnCall(call, _))) => {
-                names.insert(call.name.to_string());
-            }
-            Some(ASTNode::Expr(Expr::DynamicConstant(value, _))) => {
-                if let Some(pointer) = value.read_lock::<FnPtr>() {
-                    names.insert(pointer.fn_name().to_string());
-                }
-            }
-            _ => {}
-        }
-        true
+    super::calls::each_call(ast, |call| {
+        names.insert(call.name.to_string());
     });
     names
 }

@@ -46,3 +46,47 @@ pub fn capabilities(adapter: &Adapter, declared: &TenantSchema) -> Capabilities 
             .collect(),
     }
 }
+
+/// What Entra will ask of a translate tenant that its adapter cannot answer (each a SCIM 501
+/// at run time): per resource type the script offers (or the `[schema]` declares extensions
+/// of), the operations Entra's provisioning cycle uses.
+pub fn missing_operations(adapter: &Adapter, declared: &TenantSchema) -> Vec<String> {
+    let mut missing = Vec::new();
+    for (kind, plural, endpoint, extensions) in [
+        ("user", "users", "/Users", &declared.user_extensions),
+        ("group", "groups", "/Groups", &declared.group_extensions),
+    ] {
+        if !adapter.defines(&format!("get_{kind}"), 1) {
+            if !extensions.is_empty() {
+                missing.push(format!(
+                    "[schema] declares {kind} extensions, but the script has no get_{kind}(id), \
+                     so there is no {endpoint}"
+                ));
+            }
+            continue;
+        }
+        let needed = [
+            (
+                format!("list_{plural}"),
+                1,
+                "Entra matches by filter before it creates",
+            ),
+            (format!("create_{kind}"), 1, "Entra creates"),
+            (format!("delete_{kind}"), 1, "Entra deletes on hard delete"),
+        ];
+        for (function, arity, why) in needed {
+            if !adapter.defines(&function, arity) {
+                missing.push(format!("no {function}(…): {why} on {endpoint}"));
+            }
+        }
+        if !adapter.defines(&format!("patch_{kind}"), 2)
+            && !adapter.defines(&format!("replace_{kind}"), 2)
+        {
+            missing.push(format!(
+                "no patch_{kind}(id, patch) or replace_{kind}(id, resource): Entra updates \
+                 {endpoint} with PATCH"
+            ));
+        }
+    }
+    missing
+}

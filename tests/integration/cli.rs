@@ -60,6 +60,66 @@ fn check_names_the_file_and_line_of_a_script_error() {
     assert!(stderr.contains("broken.rhai:2:"), "{stderr}");
 }
 
+/// A translate tenant whose script is `script`, in a config of its own in `dir`.
+fn translate_config(dir: &std::path::Path, script: &str) -> std::path::PathBuf {
+    std::fs::write(dir.join("adapter.rhai"), script).unwrap();
+    let (_, hash) = new_token();
+    let config = dir.join("c.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[[tenants]]\nname = \"t\"\ntarget = \"t\"\nmode = \"translate\"\nroute = \"/t\"\n\
+             script = \"adapter.rhai\"\nauth = {{ token_hashes = [\"{hash}\"] }}\n\
+             [tenants.schema]\ngroup_extensions = [\"urn:example:group\"]\n\
+             [tenants.upstream]\nbase_url = \"http://127.0.0.1:1\"\n"
+        ),
+    )
+    .unwrap();
+    config
+}
+
+/// Calls that would fail only when a request reaches them are found by `check`: a
+/// misspelt function and a host function given the wrong number of arguments, each with
+/// its file and line; so is what Entra will ask that the script does not implement.
+#[test]
+fn check_finds_calls_that_would_fail_at_run_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = translate_config(
+        dir.path(),
+        "fn existing_user(id) { http_get(`/users/${url_encode(id)}`) }\n\
+         fn get_user(id) {\n  existing_usr(id)\n}\n\
+         fn delete_user(id) {\n  http_delete(`/users/${id}`, true);\n}\n",
+    );
+    let (ok, stderr) = check(&config, &[("RUST_BACKTRACE", "1")], &[]);
+    assert!(!ok);
+    assert!(
+        stderr.contains("adapter.rhai:3:3: `existing_usr` is not a function"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("adapter.rhai:6:3: `http_delete` is given 2 argument(s); it takes 1"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("backtrace"), "{stderr}");
+
+    let config = translate_config(
+        dir.path(),
+        "fn get_user(id) { http_get(`/users/${url_encode(id)}`).json }\n\
+         fn delete_user(id) { http_delete(`/users/${url_encode(id)}`); }\n",
+    );
+    let (ok, stderr) = check(&config, &[], &[]);
+    assert!(ok, "{stderr}");
+    for says in [
+        "warning: tenant t: no list_users(…): Entra matches by filter",
+        "warning: tenant t: no create_user(…)",
+        "warning: tenant t: no patch_user(id, patch) or replace_user(id, resource)",
+        "warning: tenant t: [schema] declares group extensions, but the script has no get_group(id)",
+    ] {
+        assert!(stderr.contains(says), "{says}: {stderr}");
+    }
+    assert!(!stderr.contains("no delete_user"), "{stderr}");
+}
+
 #[test]
 fn check_names_the_line_of_a_toml_error() {
     let dir = tempfile::tempdir().unwrap();
