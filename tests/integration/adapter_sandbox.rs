@@ -120,6 +120,17 @@ async fn host_functions_work_from_scripts() {
     assert_eq!(body["userName"], "+16175551212");
     let (status, body) = sb.get_user("nobody").await;
     assert_scim_error(status, &body, 404, None);
+    let (_, body) = sb.get_user("text").await;
+    assert_eq!(body["userName"], "O'Brien & Co");
+    let secret = body["displayName"].as_str().unwrap();
+    assert_eq!(secret.len(), 24, "{secret}");
+    assert!(
+        secret.chars().any(|c| c.is_ascii_uppercase())
+            && secret.chars().any(|c| c.is_ascii_lowercase())
+            && secret.chars().any(|c| c.is_ascii_digit())
+            && secret.chars().any(|c| !c.is_ascii_alphanumeric()),
+        "{secret}"
+    );
 }
 
 #[tokio::test]
@@ -150,6 +161,17 @@ async fn thrown_values_and_chosen_errors() {
     let (status, body) = sb.get_user("scim-error").await;
     assert_scim_error(status, &body, 409, Some("uniqueness"));
     assert_eq!(body["detail"], "chosen by the script");
+    // A script passing on a target's rate limit names how long Entra should wait.
+    let url = format!("{}/sandbox/Users/throttled", sb.gateway.url);
+    let response = sb
+        .client
+        .get(url)
+        .bearer_auth(&sb.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 429);
+    assert_eq!(response.headers()["retry-after"], "42");
     assert!(
         sb.metrics()
             .await

@@ -4,8 +4,8 @@
 //! [`CallContext`](super::context::CallContext), so the host — not the script — enforces the
 //! tenant's allow-list, timeouts, retries, token caching and metrics.
 
+mod html;
 mod http;
-mod ids;
 mod index;
 mod json;
 mod kv;
@@ -13,14 +13,15 @@ mod locks;
 mod log;
 mod mapping;
 mod phone;
+mod random;
 mod scim;
 
 pub use phone::parse_region;
 pub use scim::PatchHandle;
 
 pub fn register(engine: &mut rhai::Engine) {
+    html::register(engine);
     http::register(engine);
-    ids::register(engine);
     index::register(engine);
     json::register(engine);
     kv::register(engine);
@@ -28,6 +29,7 @@ pub fn register(engine: &mut rhai::Engine) {
     log::register(engine);
     mapping::register(engine);
     phone::register(engine);
+    random::register(engine);
     scim::register(engine);
 }
 

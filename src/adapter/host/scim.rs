@@ -12,6 +12,16 @@ use scimitar_scim::patch::{apply_patch, PatchOp};
 use scimitar_scim::{normalize_resource, parse_patch, values_at, ResourceKind, ScimError};
 use std::sync::Arc;
 
+/// What `scim_error(status, scimType, detail)` answers: a status outside 400…599 is a 500.
+fn scim_error(status: INT, scim_type: &str, detail: &str) -> ScimError {
+    let status = u16::try_from(status)
+        .ok()
+        .filter(|s| (400..=599).contains(s))
+        .unwrap_or(500);
+    let scim_type = (!scim_type.is_empty()).then_some(scim_type);
+    ScimError::new(status, scim_type, detail)
+}
+
 /// A SCIM PATCH request, already normalised from Entra's dialect. Scripts read
 /// `patch.operations` (maps of `op`, `path`, `value`) to translate them one by one, or call
 /// `patch.apply(resource)` to get the patched resource and write it back whole.
@@ -33,9 +43,17 @@ pub fn register(engine: &mut Engine) {
     engine.register_fn(
         "scim_error",
         |status: INT, scim_type: &str, detail: &str| -> HostResult<()> {
-            let status = u16::try_from(status).unwrap_or(500);
-            let scim_type = (!scim_type.is_empty()).then_some(scim_type);
-            Err(throw_scim(ScimError::new(status, scim_type, detail)))
+            Err(throw_scim(scim_error(status, scim_type, detail)))
+        },
+    );
+    // With the seconds Entra should wait before retrying (`Retry-After`), e.g. a target's
+    // own rate limit read from its answer: `scim_error(429, "", "slow down", 60)`.
+    engine.register_fn(
+        "scim_error",
+        |status: INT, scim_type: &str, detail: &str, retry_after: INT| -> HostResult<()> {
+            let mut error = scim_error(status, scim_type, detail);
+            error.retry_after = u64::try_from(retry_after).ok();
+            Err(throw_scim(error))
         },
     );
     // The first value a SCIM path reaches (`()` when none): `scim_get(user,
