@@ -53,7 +53,7 @@ impl TokenIssuer {
             .as_bytes()
             .ct_eq(self.client_id.as_bytes())
             .into();
-        any_matches(&self.secret_hashes, &client.client_secret) & id_matches
+        any_matches(&self.secret_hashes, &TokenHash::of(&client.client_secret)) & id_matches
     }
 
     /// A new access token for `tenant` when `client` is its client (None: it is not),
@@ -70,9 +70,10 @@ impl TokenIssuer {
         let (random, _) = generate_token();
         let token = format!("{PREFIX}{random}");
         let hash = TokenHash::of(&token);
-        let expires_at = unix_now() + self.lifetime_secs as i64;
+        let now = unix_now();
+        let expires_at = now + self.lifetime_secs as i64;
         store
-            .insert_access_token(tenant, &hash.to_string(), expires_at, unix_now())
+            .insert_access_token(tenant, &hash.to_string(), expires_at, now)
             .await?;
         self.remember(hash, expires_at);
         Ok(Some(AccessToken {

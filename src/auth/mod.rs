@@ -11,7 +11,7 @@ pub use entra::parse_jwks;
 pub use issued::{
     parse_token_request, AccessToken, ClientAuthentication, TokenIssuer, TokenRefusal,
 };
-pub use token::{any_matches, bearer_token, generate_token, TokenHash};
+pub use token::{any_matches, bearer_token, generate_token, Presented, TokenHash};
 
 use crate::config::TenantAuth;
 use crate::store::{Store, StoreError};
@@ -89,12 +89,13 @@ impl Authenticator {
     pub async fn verify(
         &self,
         tenant: &str,
-        token: &str,
+        presented: &Presented<'_>,
         store: &Store,
     ) -> Result<Verdict, StoreError> {
-        if any_matches(&self.token_hashes, token) {
+        if any_matches(&self.token_hashes, &presented.hash) {
             return Ok(Verdict::Accepted(Method::Token));
         }
+        let token = presented.text;
         let method = Method::of_bearer(token);
         let outcome = match method {
             Method::Token | Method::ClientCredentials => Err("unknown_token"),

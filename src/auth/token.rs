@@ -24,13 +24,28 @@ pub fn bearer_token(header: &str) -> Option<&str> {
         .filter(|t| !t.is_empty())
 }
 
-/// True when one of the hashes matches. The token is hashed once; every hash is checked, so
-/// the time taken does not tell which one matched.
-pub fn any_matches(hashes: &[TokenHash], token: &str) -> bool {
-    let presented = TokenHash::of(token);
+/// A bearer token as a client presented it, hashed once however many tenants' hashes it is
+/// compared with (several tenants may share one route).
+pub struct Presented<'a> {
+    pub text: &'a str,
+    pub hash: TokenHash,
+}
+
+impl<'a> Presented<'a> {
+    pub fn new(text: &'a str) -> Self {
+        Self {
+            text,
+            hash: TokenHash::of(text),
+        }
+    }
+}
+
+/// True when one of the hashes is `presented`'s. Every hash is checked, so the time taken
+/// does not tell which one matched.
+pub fn any_matches(hashes: &[TokenHash], presented: &TokenHash) -> bool {
     hashes
         .iter()
-        .fold(false, |found, hash| hash.equals(&presented) | found)
+        .fold(false, |found, hash| hash.equals(presented) | found)
 }
 
 #[cfg(test)]

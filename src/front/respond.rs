@@ -19,7 +19,10 @@ pub async fn write_and_close(session: &mut Session, response: ScimResponse) -> R
 }
 
 async fn write_with(session: &mut Session, response: ScimResponse, close: bool) -> Result<()> {
-    let body = response.body.map(|b| bytes::Bytes::from(b.to_string()));
+    // serde_json's writer straight into bytes: `to_string` goes through `Display`'s formatter.
+    let body = response
+        .body
+        .map(|b| bytes::Bytes::from(serde_json::to_vec(&b).unwrap_or_default()));
     let mut header = ResponseHeader::build(response.status, Some(6))?;
     if close {
         header.insert_header(http::header::CONNECTION, "close")?;

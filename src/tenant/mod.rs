@@ -13,7 +13,7 @@ pub use limits::Protection;
 pub use route::{RouteMatch, RouteTemplate};
 
 use crate::adapter::{Adapter, ScriptCache, ScriptShare};
-use crate::auth::{Authenticator, Method, Verdict};
+use crate::auth::{Authenticator, Method, Presented, Verdict};
 use crate::config::{Config, Mode, TenantConfig};
 use crate::failure::Failure;
 use crate::proxy::ProxyTarget;
@@ -194,6 +194,17 @@ impl Tenant {
         }))
     }
 
+    /// What Entra will ask of this tenant that its adapter does not implement (a translate
+    /// tenant's; a proxy tenant's target answers for itself).
+    pub fn missing_operations(&self) -> Vec<String> {
+        match self.mode {
+            TenantMode::Translate => {
+                capabilities::missing_operations(&self.adapter, &self.config.schema)
+            }
+            TenantMode::Proxy(_) => Vec::new(),
+        }
+    }
+
     /// The adapter script's path, as configured (none for a proxy tenant without hooks).
     pub fn script_path(&self) -> Option<&std::path::Path> {
         self.config.script.as_deref()
@@ -297,6 +308,8 @@ impl Tenants {
     ) -> Result<Routing, Failure> {
         let mut route_owner = None;
         let mut refused = None;
+        // Hashed when a route first matches, once for every tenant sharing the route.
+        let mut presented = None;
         for tenant in self.tenants.iter().filter(|t| t.serves_host(host)) {
             let Some(found) = tenant.route.matches(path) else {
                 continue;
@@ -309,9 +322,10 @@ impl Tenants {
                 route_owner.get_or_insert((tenant.name.clone(), Method::Token, "no_token"));
                 continue;
             };
+            let presented = presented.get_or_insert_with(|| Presented::new(token));
             let verdict = tenant
                 .auth
-                .verify(&tenant.name, token, store)
+                .verify(&tenant.name, presented, store)
                 .await
                 .map_err(|e| {
                     tracing::warn!(tenant = %tenant.name, error = %e, "cannot check an access token");
