@@ -7,7 +7,7 @@
 //! checked when the script is compiled instead — by `scimitar check`, at start and on reload.
 
 use rhai::{ASTNode, Engine, Expr, FnPtr, Position, Stmt, AST};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 /// Names the script may call that are Rhai's own keywords, not functions of a module.
 const KEYWORDS: &[&str] = &[
@@ -89,7 +89,8 @@ struct Defined {
 }
 
 impl Defined {
-    fn new(engine: &Engine, ast: &AST) -> Self {
+    /// `functions`: the script's own, as `(name, arity)`.
+    fn new(engine: &Engine, functions: &HashSet<(String, usize)>) -> Self {
         let mut host: HashMap<String, BTreeSet<usize>> = HashMap::new();
         for (name, arity) in engine.collect_fn_metadata(
             None,
@@ -99,11 +100,8 @@ impl Defined {
             host.entry(name).or_default().insert(arity);
         }
         let mut script: HashMap<String, BTreeSet<usize>> = HashMap::new();
-        for f in ast.iter_functions() {
-            script
-                .entry(f.name.to_string())
-                .or_default()
-                .insert(f.params.len());
+        for (name, arity) in functions {
+            script.entry(name.clone()).or_default().insert(*arity);
         }
         Self { host, script }
     }
@@ -145,9 +143,9 @@ impl Defined {
 
 /// One message per call of `ast` that will fail when it runs, as `line:column: what`:
 /// a function that neither the script nor the host defines, or a defined one given a number
-/// of arguments it does not take.
-pub fn unresolved(engine: &Engine, ast: &AST) -> Vec<String> {
-    let defined = Defined::new(engine, ast);
+/// of arguments it does not take. `functions` are the script's own, as `(name, arity)`.
+pub fn unresolved(engine: &Engine, ast: &AST, functions: &HashSet<(String, usize)>) -> Vec<String> {
+    let defined = Defined::new(engine, functions);
     let mut problems = Vec::new();
     each_call(ast, |call| {
         if KEYWORDS.contains(&call.name) {
@@ -195,7 +193,11 @@ mod tests {
         engine.register_fn("http_get", |_: &str| 0_i64);
         engine.register_fn("http_get", |_: &str, _: rhai::Map| 0_i64);
         let ast = engine.compile(source).expect("compiles");
-        unresolved(&engine, &ast)
+        let functions = ast
+            .iter_functions()
+            .map(|f| (f.name.to_string(), f.params.len()))
+            .collect();
+        unresolved(&engine, &ast, &functions)
     }
 
     #[test]

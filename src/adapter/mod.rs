@@ -65,7 +65,11 @@ impl Adapter {
                 e.err_type()
             )
         })?;
-        let unresolved = calls::unresolved(engine, &ast);
+        let functions = ast
+            .iter_functions()
+            .map(|f| (f.name.to_string(), f.params.len()))
+            .collect();
+        let unresolved = calls::unresolved(engine, &ast, &functions);
         if !unresolved.is_empty() {
             let lines: Vec<String> = unresolved
                 .iter()
@@ -73,10 +77,6 @@ impl Adapter {
                 .collect();
             anyhow::bail!("{}", lines.join("\n"));
         }
-        let functions = ast
-            .iter_functions()
-            .map(|f| (f.name.to_string(), f.params.len()))
-            .collect();
         let in_place = placement::in_place_functions(&ast, host::WAITING);
         Ok(Self {
             ast,
