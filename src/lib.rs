@@ -8,8 +8,8 @@
 //! typed `failure::Failure` up to the front door, which answers, counts and logs it.
 //!
 //! The public face is what the binary and the benchmarks use: `server` (serve, check), `config`,
-//! `store` and `provisioning` (the `log` command), `auth` (`token`), `logging`, `metrics`, and
-//! the `demo`; every other module is the gateway's own.
+//! `store` and `provisioning` (the `log` command), `auth` (`token`), `kit` (`adapter`), `logging`, `metrics`,
+//! and the `demo`; every other module is the gateway's own.
 
 mod adapter;
 mod admin;
@@ -22,6 +22,7 @@ mod directory;
 mod failure;
 mod front;
 mod gateway;
+pub mod kit;
 pub mod logging;
 pub mod metrics;
 mod ordering;

@@ -61,6 +61,11 @@ enum Command {
     },
     /// Make a new bearer token for a tenant: the token for Entra, the hash for the config.
     Token,
+    /// Tools for writing an adapter.
+    Adapter {
+        #[command(subcommand)]
+        command: AdapterCommand,
+    },
     /// Run the gateway with bundled testbeds and a generated config, for trying it out.
     #[cfg(feature = "demo")]
     Demo {
@@ -82,6 +87,37 @@ enum Command {
         target: scimitar::demo::TestbedKind,
         #[arg(long, default_value_t = 0)]
         port: u16,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdapterCommand {
+    /// Replay Entra's provisioning behaviour against a tenant: one line per check, a summary,
+    /// exit status 1 when a check fails.
+    Test {
+        /// The config holding the tenant; the tenant alone is served on loopback for the run,
+        /// with a token made for it.
+        #[arg(long, short, required_unless_present = "url")]
+        config: Option<PathBuf>,
+        /// The tenant of --config to test.
+        #[arg(long, required_unless_present = "url")]
+        tenant: Option<String>,
+        /// Instead, the SCIM base URL of a tenant a gateway already serves; its bearer token
+        /// is read from the environment variable SCIMITAR_TEST_TOKEN.
+        #[arg(long, conflicts_with_all = ["config", "tenant"])]
+        url: Option<String>,
+        /// Run the checks that create, change and delete test users and a test group
+        /// (`scimitar-test-<random>…`) in the target; without it only the read-only ones run.
+        #[arg(long)]
+        write: bool,
+        /// An app role the test users carry (`roles[primary eq "True"].value`), for a target
+        /// whose adapter requires one, as Entra sends it when the application has app roles.
+        #[arg(long)]
+        role: Option<String>,
+        /// What the adapter does with `active: false`: keep the user disabled (what Entra
+        /// expects), or delete it (a target that cannot keep disabled users).
+        #[arg(long, value_enum, default_value_t)]
+        deactivation: scimitar::kit::Deactivation,
     },
 }
 
@@ -143,6 +179,44 @@ fn run(command: Command) -> anyhow::Result<()> {
             let (token, hash) = scimitar::auth::generate_token();
             println!("token: {token}\nhash:  {hash}");
             eprintln!("Give the token to Entra as its Secret Token (or Client Secret); put the hash in the tenant's auth.token_hashes (or auth.client_credentials.client_secret_hashes).");
+            Ok(())
+        }
+        Command::Adapter {
+            command:
+                AdapterCommand::Test {
+                    config,
+                    tenant,
+                    url,
+                    write,
+                    role,
+                    deactivation,
+                },
+        } => {
+            let target = match (url, config, tenant) {
+                (Some(url), _, _) => scimitar::kit::TestTarget::Url {
+                    url,
+                    token: std::env::var("SCIMITAR_TEST_TOKEN").map_err(|_| {
+                        anyhow::anyhow!(
+                            "--url needs the tenant's bearer token in SCIMITAR_TEST_TOKEN"
+                        )
+                    })?,
+                },
+                (None, Some(path), Some(tenant)) => {
+                    scimitar::kit::TestTarget::Config { path, tenant }
+                }
+                _ => anyhow::bail!("give --config and --tenant, or --url"),
+            };
+            let summary = scimitar::kit::test(
+                target,
+                &scimitar::kit::Options {
+                    write,
+                    role,
+                    deactivation,
+                },
+            )?;
+            if !summary.is_success() {
+                anyhow::bail!("{} check(s) failed", summary.failed);
+            }
             Ok(())
         }
         #[cfg(feature = "demo")]

@@ -6,7 +6,15 @@
 //! SCIM endpoint.
 
 use anyhow::bail;
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC};
 use std::collections::{BTreeMap, BTreeSet};
+
+/// What a parameter's value keeps unencoded in a path segment: RFC 3986's unreserved characters.
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Segment {
@@ -83,6 +91,28 @@ impl RouteTemplate {
         &self.text
     }
 
+    /// A concrete path the template matches, each parameter at the first of its
+    /// `route_values` (a parameter without them names itself as `{name}` in the error).
+    pub fn example_path(&self) -> anyhow::Result<String> {
+        let mut path = String::new();
+        for segment in &self.segments {
+            path.push('/');
+            match segment {
+                Segment::Literal(literal) => path.push_str(literal),
+                Segment::Param(name) => {
+                    let Some(value) = self.allowed.get(name).and_then(|v| v.first()) else {
+                        bail!(
+                            "route {:?}: {{{name}}} has no route_values to pick one from",
+                            self.text
+                        );
+                    };
+                    path.extend(percent_encoding::utf8_percent_encode(value, SEGMENT));
+                }
+            }
+        }
+        Ok(path)
+    }
+
     /// Orders templates so that the most specific is tried first: more segments, then
     /// more literal segments.
     pub fn specificity(&self) -> (usize, usize) {
@@ -136,6 +166,24 @@ impl RouteTemplate {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn example_path_fills_parameters_from_route_values_and_matches() {
+        let values = BTreeMap::from([("idp_id".to_string(), vec!["idp 1".to_string()])]);
+        let route = RouteTemplate::parse("/v1/scim/{idp_id}")
+            .unwrap()
+            .with_values(&values)
+            .unwrap();
+        let path = route.example_path().unwrap();
+        assert_eq!(path, "/v1/scim/idp%201");
+        assert_eq!(route.matches(&path).unwrap().params["idp_id"], "idp 1");
+        let open = RouteTemplate::parse("/t/{org}").unwrap();
+        assert!(open
+            .example_path()
+            .unwrap_err()
+            .to_string()
+            .contains("{org}"));
+    }
 
     #[test]
     fn meta_networks_shape_captures_the_idp_id() {

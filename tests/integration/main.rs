@@ -4,6 +4,7 @@
 
 mod support;
 
+mod adapter_kit;
 mod adapter_sandbox;
 mod bad_input;
 mod cli;

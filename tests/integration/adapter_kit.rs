@@ -1,0 +1,206 @@
+//! `scimitar adapter test`: every bundled adapter passes Entra's behaviour against its
+//! testbed and leaves nothing behind; a broken adapter fails the check that shows it.
+
+use crate::support::*;
+use scimitar_testbeds::{meta_networks, rhombus};
+use serde_json::Value;
+use std::path::Path;
+use std::process::{Command, Output};
+
+/// `scimitar adapter test --config <config> --tenant <tenant> --write` with `more` arguments.
+async fn adapter_test(config: &Path, tenant: &str, more: &[&str]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_scimitar"));
+    command
+        .args(["adapter", "test", "--config"])
+        .arg(config)
+        .args(["--tenant", tenant, "--write"])
+        .args(more);
+    run(command).await
+}
+
+/// Runs `command` off the test's runtime, which serves the testbed meanwhile.
+async fn run(mut command: Command) -> Output {
+    tokio::task::spawn_blocking(move || command.output().unwrap())
+        .await
+        .unwrap()
+}
+
+/// The run's stdout, after asserting that every check passed or was skipped, and that at
+/// least `passed` passed.
+fn assert_passes(output: &Output, passed: usize) -> String {
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    let summary = stdout.lines().last().unwrap_or_default();
+    let counted: usize = summary
+        .split(" passed")
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no summary line: {stdout}"));
+    assert!(summary.contains(", 0 failed,"), "{stdout}");
+    assert!(counted >= passed, "{counted} < {passed} passed:\n{stdout}");
+    assert_eq!(
+        stdout.lines().filter(|l| l.starts_with("  ok ")).count(),
+        counted,
+        "{stdout}"
+    );
+    stdout
+}
+
+/// The testbed's native state holds none of the run's test objects, except as soft-deleted
+/// (`deleted: true`, Maptician's delete).
+fn assert_no_test_objects(state: &Value) {
+    let objects = state
+        .as_object()
+        .unwrap()
+        .values()
+        .filter_map(Value::as_array)
+        .flatten();
+    for object in objects {
+        let deleted = object["deleted"] == true;
+        assert!(
+            deleted || !object.to_string().contains("scimitar-test-"),
+            "left in the target: {object}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn meta_networks_passes_with_groups() {
+    let meta = meta_setup().await;
+    let stdout = assert_passes(
+        &adapter_test(&meta.gateway.config_path(), "meta", &[]).await,
+        27,
+    );
+    assert!(stdout.contains("  ok    PATCH remove members by value: only that member goes"));
+    assert_no_test_objects(&meta.state().await);
+}
+
+#[tokio::test]
+async fn meta_networks_scim_passes_through_the_proxy_hooks() {
+    let meta = meta_scim_setup().await;
+    assert_passes(
+        &adapter_test(&meta.gateway.config_path(), "meta-scim", &[]).await,
+        27,
+    );
+    assert_no_test_objects(&meta.state().await);
+}
+
+#[tokio::test]
+async fn mediusflow_passes_with_its_manager() {
+    let medius = mediusflow_setup().await;
+    let stdout = assert_passes(
+        &adapter_test(&medius.gateway.config_path(), "mediusflow", &[]).await,
+        29,
+    );
+    assert!(stdout.contains("  ok    PATCH add the enterprise manager as a bare id"));
+    assert_no_test_objects(&medius.state().await);
+}
+
+#[tokio::test]
+async fn maptician_passes_users_only() {
+    let maptician = maptician_setup().await;
+    let stdout = assert_passes(
+        &adapter_test(&maptician.gateway.config_path(), "maptician", &[]).await,
+        17,
+    );
+    assert!(!stdout.contains("\ngroups\n"), "{stdout}");
+    assert_no_test_objects(&maptician.state().await);
+}
+
+#[tokio::test]
+async fn rhombus_passes_with_a_role_and_deletion_on_disable() {
+    let rhombus = rhombus_setup(rhombus::Options::default()).await;
+    let config = rhombus.gateway.config_path();
+    // Rhombus needs a permission group for every user, named by its primary role.
+    let output = adapter_test(&config, "rhombus", &["--deactivation", "delete"]).await;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(!output.status.success(), "{stdout}");
+    assert!(
+        stdout.contains("  FAIL  POST /Users: 201") && stdout.contains("is required by Rhombus"),
+        "{stdout}"
+    );
+    let args = ["--role", "Member", "--deactivation", "delete"];
+    let stdout = assert_passes(&adapter_test(&config, "rhombus", &args).await, 15);
+    assert!(stdout.contains("  ok    PATCH active \"False\" (a string): the user is deleted"));
+    assert_no_test_objects(&rhombus.state().await);
+}
+
+#[tokio::test]
+async fn mx3_passes_for_one_organisation_of_a_shared_route() {
+    let mx3 = mx3_setup().await;
+    assert_passes(
+        &adapter_test(&mx3.gateway.config_path(), "mx3-org-1", &[]).await,
+        27,
+    );
+    assert_no_test_objects(&mx3.state().await);
+}
+
+/// Without `--write` only discovery and test connection run, through a gateway already
+/// serving the tenant (`--url`), and the target is left as it was.
+#[tokio::test]
+async fn read_only_against_a_running_tenant_changes_nothing() {
+    let meta = meta_setup().await;
+    let directory = |state: Value| (state["users"].clone(), state["groups"].clone());
+    let before = directory(meta.state().await);
+    let read_only = |token: &str| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_scimitar"));
+        command
+            .args(["adapter", "test", "--url", &meta.scim])
+            .env("SCIMITAR_TEST_TOKEN", token);
+        run(command)
+    };
+    let output = read_only(&meta.token).await;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}");
+    assert!(
+        stdout.contains("5 passed, 0 failed, 0 skipped; read-only checks only: pass --write"),
+        "{stdout}"
+    );
+    assert_eq!(directory(meta.state().await), before);
+
+    // A wrong token fails the first check, and says why.
+    let output = read_only("not-the-token").await;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(!output.status.success());
+    assert!(
+        stdout.contains("  FAIL  GET /ServiceProviderConfig") && stdout.contains("status 401"),
+        "{stdout}"
+    );
+}
+
+/// An adapter whose member removal drops every member (a bare `remove members` mistaken for
+/// a value list) fails exactly the checks that show it, and the run still removes its objects.
+#[tokio::test]
+async fn a_broken_member_removal_fails_its_check_and_the_run_cleans_up() {
+    let script = tempfile::tempdir().unwrap();
+    let original = std::fs::read_to_string(repo_path("adapters/meta-networks.rhai")).unwrap();
+    let hook = "fn remove_members(id, ids) {";
+    assert!(
+        original.contains(hook),
+        "the hook this test breaks has moved"
+    );
+    let broken = original.replace(
+        hook,
+        &format!("{hook}\n    ids = existing_group(id).users;"),
+    );
+    let path = script.path().join("meta-networks.rhai");
+    std::fs::write(&path, broken).unwrap();
+    let meta = meta_setup_adjusted(
+        meta_networks::Options::default(),
+        "",
+        |spec| spec.script = path,
+        "",
+        "",
+    )
+    .await;
+    let output = adapter_test(&meta.gateway.config_path(), "meta", &[]).await;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(!output.status.success(), "{stdout}");
+    assert!(
+        stdout.contains("  FAIL  PATCH remove members by value: only that member goes"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("1 failed"), "{stdout}");
+    assert_no_test_objects(&meta.state().await);
+}
