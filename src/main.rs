@@ -92,6 +92,15 @@ enum Command {
 
 #[derive(Subcommand)]
 enum AdapterCommand {
+    /// Write a commented skeleton adapter NAME.rhai, a tenant config NAME.toml and
+    /// NAME-checklist.md, the decisions to make; refuses to overwrite a file.
+    New {
+        /// The adapter's and tenant's name (lower-case letters, digits and '-').
+        name: String,
+        /// Where the files go (made if needed).
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+    },
     /// Replay Entra's provisioning behaviour against a tenant: one line per check, a summary,
     /// exit status 1 when a check fails.
     Test {
@@ -179,6 +188,25 @@ fn run(command: Command) -> anyhow::Result<()> {
             let (token, hash) = scimitar::auth::generate_token();
             println!("token: {token}\nhash:  {hash}");
             eprintln!("Give the token to Entra as its Secret Token (or Client Secret); put the hash in the tenant's auth.token_hashes (or auth.client_credentials.client_secret_hashes).");
+            Ok(())
+        }
+        Command::Adapter {
+            command: AdapterCommand::New { name, dir },
+        } => {
+            let name = scimitar::kit::skeleton::AdapterName::parse(&name)?;
+            let written = scimitar::kit::skeleton::new(&name, &dir)?;
+            for path in written.files() {
+                println!("wrote {}", path.display());
+            }
+            println!(
+                "next: answer {checklist}, fill in the adapter, then against a staging target:\n  \
+                 {env}=… scimitar check --config {config}\n  \
+                 {env}=… scimitar adapter test --config {config} --tenant {name} --write",
+                checklist = written.checklist.display(),
+                config = written.config.display(),
+                env = written.token_env,
+                name = name.as_str(),
+            );
             Ok(())
         }
         Command::Adapter {

@@ -1,9 +1,11 @@
 //! `scimitar adapter …`: the tools of someone writing an adapter for an application we have
-//! never seen — `adapter test` replays Entra's provisioning behaviour against a tenant
-//! ([`conformance`], with [`launch`] serving one tenant of a config for the run).
+//! never seen — `adapter new` writes a skeleton to start from ([`skeleton`]), `adapter test`
+//! replays Entra's provisioning behaviour against a tenant ([`conformance`], with [`launch`]
+//! serving one tenant of a config for the run).
 
 pub mod conformance;
 mod launch;
+pub mod skeleton;
 
 use anyhow::Context;
 pub use conformance::{Deactivation, Options, Summary};

@@ -1,5 +1,6 @@
 //! `scimitar adapter test`: every bundled adapter passes Entra's behaviour against its
 //! testbed and leaves nothing behind; a broken adapter fails the check that shows it.
+//! `scimitar adapter new`: the skeleton it writes is a tenant `scimitar check` accepts.
 
 use crate::support::*;
 use scimitar_testbeds::{meta_networks, rhombus};
@@ -9,9 +10,8 @@ use std::process::{Command, Output};
 
 /// `scimitar adapter test --config <config> --tenant <tenant> --write` with `more` arguments.
 async fn adapter_test(config: &Path, tenant: &str, more: &[&str]) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_scimitar"));
+    let mut command = scimitar(&["adapter", "test", "--config"]);
     command
-        .args(["adapter", "test", "--config"])
         .arg(config)
         .args(["--tenant", tenant, "--write"])
         .args(more);
@@ -144,10 +144,8 @@ async fn read_only_against_a_running_tenant_changes_nothing() {
     let directory = |state: Value| (state["users"].clone(), state["groups"].clone());
     let before = directory(meta.state().await);
     let read_only = |token: &str| {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_scimitar"));
-        command
-            .args(["adapter", "test", "--url", &meta.scim])
-            .env("SCIMITAR_TEST_TOKEN", token);
+        let mut command = scimitar(&["adapter", "test", "--url", &meta.scim]);
+        command.env("SCIMITAR_TEST_TOKEN", token);
         run(command)
     };
     let output = read_only(&meta.token).await;
@@ -203,4 +201,79 @@ async fn a_broken_member_removal_fails_its_check_and_the_run_cleans_up() {
     );
     assert!(stdout.contains("1 failed"), "{stdout}");
     assert_no_test_objects(&meta.state().await);
+}
+
+/// The `scimitar` binary with `args`, as a user runs it (no backtraces under errors).
+fn scimitar(args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_scimitar"));
+    command.args(args).env_remove("RUST_BACKTRACE");
+    command
+}
+
+#[test]
+fn a_new_skeleton_passes_check_and_is_never_overwritten() {
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join("adapters");
+    let folder_arg = folder.to_str().unwrap();
+    let new = scimitar(&["adapter", "new", "acme-hr", "--dir", folder_arg])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&new.stdout).into_owned();
+    assert!(
+        new.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&new.stderr)
+    );
+    let config = folder.join("acme-hr.toml");
+    for file in ["acme-hr.rhai", "acme-hr.toml", "acme-hr-checklist.md"] {
+        assert!(folder.join(file).is_file(), "{file} not written:\n{stdout}");
+    }
+    assert!(stdout.contains("ACME_HR_API_TOKEN=… scimitar adapter test --config"));
+    let checklist = std::fs::read_to_string(folder.join("acme-hr-checklist.md")).unwrap();
+    for decision in [
+        "## 2. Matching",
+        "## 3. Deactivation",
+        "## 4. Group membership",
+    ] {
+        assert!(checklist.contains(decision), "{decision} missing");
+    }
+
+    // The config reads the application's token from the environment it names, and the
+    // script compiles with every function it calls defined (by itself or the host).
+    let check = scimitar(&["check", "--config", config.to_str().unwrap()])
+        .env("ACME_HR_API_TOKEN", "not-a-real-token")
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&check.stdout),
+        String::from_utf8_lossy(&check.stderr)
+    );
+    let without_token = scimitar(&["check", "--config", config.to_str().unwrap()])
+        .env_remove("ACME_HR_API_TOKEN")
+        .output()
+        .unwrap();
+    assert!(!without_token.status.success());
+    assert!(String::from_utf8_lossy(&without_token.stderr).contains("ACME_HR_API_TOKEN"));
+
+    // A second run refuses before writing anything, so an adapter in progress survives.
+    std::fs::write(folder.join("acme-hr.rhai"), "// my work").unwrap();
+    std::fs::remove_file(folder.join("acme-hr-checklist.md")).unwrap();
+    let again = scimitar(&["adapter", "new", "acme-hr", "--dir", folder_arg])
+        .output()
+        .unwrap();
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("exists already"));
+    assert_eq!(
+        std::fs::read_to_string(folder.join("acme-hr.rhai")).unwrap(),
+        "// my work"
+    );
+    assert!(!folder.join("acme-hr-checklist.md").exists());
+
+    let bad = scimitar(&["adapter", "new", "../escape", "--dir", folder_arg])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(!dir.path().join("escape.rhai").exists());
 }
