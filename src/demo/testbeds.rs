@@ -2,7 +2,7 @@
 //! `scimitar testbed <target>`.
 
 use anyhow::Context;
-use scimitar_testbeds::{maptician, mediusflow, meta_networks, mx3, rhombus, Testbed};
+use scimitar_testbeds::{acme_hr, maptician, mediusflow, meta_networks, mx3, rhombus, Testbed};
 use serde_json::json;
 use std::net::SocketAddr;
 
@@ -13,6 +13,8 @@ pub enum TestbedKind {
     Maptician,
     Rhombus,
     Mx3,
+    /// The fictional application of the README's adapter walk-through.
+    AcmeHr,
 }
 
 /// A testbed to start, with its options.
@@ -22,6 +24,7 @@ pub(super) enum TestbedSpec {
     Maptician(maptician::Options),
     Rhombus(rhombus::Options),
     Mx3(mx3::Options),
+    AcmeHr(acme_hr::Options),
 }
 
 /// Starts testbeds on a runtime of their own, on a thread that lives as long as the process.
@@ -67,6 +70,7 @@ async fn start_testbed(spec: TestbedSpec, port: u16) -> anyhow::Result<Testbed> 
         TestbedSpec::Maptician(options) => maptician::start(bind, options).await?,
         TestbedSpec::Rhombus(options) => rhombus::start(bind, options).await?,
         TestbedSpec::Mx3(options) => mx3::start(bind, options).await?,
+        TestbedSpec::AcmeHr(options) => acme_hr::start(bind, options).await?,
     })
 }
 
@@ -83,6 +87,7 @@ pub fn run_testbed(kind: TestbedKind, port: u16) -> anyhow::Result<()> {
             TestbedKind::Maptician => TestbedSpec::Maptician(maptician::Options::default()),
             TestbedKind::Rhombus => TestbedSpec::Rhombus(rhombus::Options::default()),
             TestbedKind::Mx3 => TestbedSpec::Mx3(mx3::Options::default()),
+            TestbedKind::AcmeHr => TestbedSpec::AcmeHr(acme_hr::Options::default()),
         };
         let testbed = start_testbed(spec, port).await?;
         println!("{}", json!({ "testbed": testbed.name, "testbed_url": testbed.url, "testbed_credentials": testbed.credentials }));

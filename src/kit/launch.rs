@@ -52,6 +52,10 @@ impl Drop for Launched {
 
 /// Serves `tenant` of the config at `config_path` until the result is dropped.
 pub async fn launch(config_path: &Path, tenant: &str) -> anyhow::Result<Launched> {
+    // Absolute, so that the paths the config resolves against its folder (script, secret
+    // files, a SQLite store) still point there from the run's config in another folder.
+    let config_path = &std::fs::canonicalize(config_path)
+        .with_context(|| format!("cannot read {}", config_path.display()))?;
     let config = Config::load(config_path)?;
     let Some(section) = config.tenants.iter().find(|t| t.name == tenant) else {
         let names: Vec<&str> = config.tenants.iter().map(|t| t.name.as_str()).collect();

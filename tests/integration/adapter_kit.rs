@@ -4,7 +4,7 @@
 
 use crate::support::*;
 use scimitar_testbeds::{meta_networks, rhombus};
-use serde_json::Value;
+use serde_json::{json, Value};
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -276,4 +276,67 @@ fn a_new_skeleton_passes_check_and_is_never_overwritten() {
         .unwrap();
     assert!(!bad.status.success());
     assert!(!dir.path().join("escape.rhai").exists());
+}
+
+/// The README walk-through's adapter, for an API that answers every error with HTTP 200 in
+/// an envelope, HTML-escapes its strings, keeps membership on the user and requires a
+/// password: run as the walk-through says (its example config, the testbed's URL put in,
+/// from the config's folder), it passes; and what it claims is what the application holds.
+#[tokio::test]
+async fn the_walk_through_adapter_passes_against_an_envelope_api() {
+    let acme = acme_hr_setup().await;
+    let folder = tempfile::tempdir().unwrap();
+    let example = std::fs::read_to_string(repo_path("adapters/acme-hr.toml")).unwrap();
+    let config = example.replace(
+        "base_url = \"http://127.0.0.1:7070/\"",
+        &format!("base_url = \"{}/\"", acme.testbed.url),
+    );
+    assert_ne!(config, example, "the example's base_url moved");
+    std::fs::write(folder.path().join("acme-hr.toml"), config).unwrap();
+    std::fs::copy(
+        repo_path("adapters/acme-hr.rhai"),
+        folder.path().join("acme-hr.rhai"),
+    )
+    .unwrap();
+    let mut command = scimitar(&["adapter", "test", "--config", "acme-hr.toml"]);
+    command
+        .args(["--tenant", "acme-hr", "--write"])
+        .current_dir(folder.path())
+        .env(
+            "ACME_HR_API_TOKEN",
+            acme.testbed.credentials["api_key"].as_str().unwrap(),
+        );
+    let stdout = assert_passes(&run(command).await, 27);
+    assert!(stdout.contains("  ok    PATCH remove members by value: only that member goes"));
+    assert!(stdout.contains("  ok    POST /Users with the same userName again: 409"));
+    assert_no_test_objects(&acme.state().await);
+
+    let (status, user) = acme
+        .post(
+            "/Users",
+            entra_user("sean.obrien@example.com", "Seán", "O'Brien & Co", None),
+        )
+        .await;
+    assert_eq!(status, 201, "{user}");
+    assert_eq!(
+        user["name"]["familyName"], "O'Brien & Co",
+        "unescaped: {user}"
+    );
+    let (status, group) = acme
+        .post(
+            "/Groups",
+            json!({ "displayName": "R&D", "members": [{ "value": user["id"] }] }),
+        )
+        .await;
+    assert_eq!(status, 201, "{group}");
+    let state = acme.state().await;
+    let employee = &state["employees"][0];
+    assert_eq!(employee["last_name"], "O'Brien & Co");
+    assert_eq!(employee["has_password"], true, "{employee}");
+    assert_eq!(employee["teams"], json!([group["id"]]), "{employee}");
+    let (_, read) = acme
+        .get(&format!("/Groups/{}", group["id"].as_str().unwrap()))
+        .await;
+    assert_eq!(read["displayName"], "R&D");
+    assert_eq!(read["members"][0]["value"], user["id"], "{read}");
 }

@@ -16,6 +16,7 @@
 //! A testbed runs as tasks on the caller's tokio runtime and stops when its [`Testbed`] handle is
 //! shut down or dropped.
 
+pub mod acme_hr;
 mod control;
 mod extract;
 mod faults;

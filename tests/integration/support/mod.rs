@@ -16,7 +16,7 @@ pub use targets::*;
 pub use tools::*;
 
 use reqwest::{Client, Method, Response, StatusCode};
-use scimitar_testbeds::{maptician, mediusflow, meta_networks, mx3, rhombus, Testbed};
+use scimitar_testbeds::{acme_hr, maptician, mediusflow, meta_networks, mx3, rhombus, Testbed};
 use serde_json::{json, Value};
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};

@@ -437,6 +437,31 @@ pub fn maptician_spec(
     }
 }
 
+/// An Acme HR testbed (the README walk-through's application) and a gateway with the
+/// walk-through's tenant (at `/acme-hr`) in front of it.
+pub async fn acme_hr_setup() -> Setup {
+    let options = acme_hr::Options::default();
+    let secrets = SecretFiles::new(&[("key", &options.api_key)]);
+    let testbed = acme_hr::start(SocketAddr::from(([127, 0, 0, 1], 0)), options)
+        .await
+        .unwrap();
+    let spec = TenantSpec {
+        tenant_toml: String::new(),
+        name: "acme-hr".into(),
+        route: "/acme-hr".into(),
+        script: repo_path("adapters/acme-hr.rhai"),
+        token: new_token().0,
+        upstream_toml: format!(
+            "base_url = \"{}/\"\ntimeout_secs = 3\n[tenants.upstream.auth]\nkind = \"header\"\n\
+             name = \"X-Api-Key\"\nvalue = {}\n",
+            testbed.url,
+            secrets.toml("key")
+        ),
+        settings_toml: String::new(),
+    };
+    serve_tenant(testbed, spec, "/acme-hr", secrets, "").await
+}
+
 /// The PostgreSQL server the store tests use (`SCIMITAR_TEST_POSTGRES`, else this machine's).
 pub fn test_postgres_url() -> String {
     std::env::var("SCIMITAR_TEST_POSTGRES")
