@@ -83,8 +83,8 @@ enum Command {
     /// Run one target application's testbed on its own.
     #[cfg(feature = "demo")]
     Testbed {
-        #[arg(value_enum)]
-        target: scimitar::demo::TestbedKind,
+        #[arg(value_parser = clap::builder::PossibleValuesParser::new(scimitar::demo::testbed_names()))]
+        target: String,
         #[arg(long, default_value_t = 0)]
         port: u16,
     },
@@ -261,6 +261,6 @@ fn run(command: Command) -> anyhow::Result<()> {
             scimitar::demo::run(options).map_err(|e| e.context("demo failed"))
         }
         #[cfg(feature = "demo")]
-        Command::Testbed { target, port } => scimitar::demo::run_testbed(target, port),
+        Command::Testbed { target, port } => scimitar::demo::run_testbed(&target, port),
     }
 }

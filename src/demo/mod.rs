@@ -8,15 +8,15 @@
 mod tenants;
 mod testbeds;
 
-pub use testbeds::{run_testbed, TestbedKind};
+pub use testbeds::{run_testbed, testbed_names};
 
 use crate::config::{Config, ServerConfig, StoreConfig, StoreUrl};
 use anyhow::Context;
-use scimitar_testbeds::{maptician, mediusflow, meta_networks, mx3, rhombus};
+use scimitar_testbeds::Target;
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use testbeds::{start_testbeds, TestbedSpec};
+use testbeds::start_testbeds;
 
 pub struct DemoOptions {
     pub port: u16,
@@ -34,15 +34,15 @@ pub fn run(options: DemoOptions) -> anyhow::Result<()> {
     let port = pick_port(options.port)?;
     let admin_port = pick_port(options.admin_port)?;
 
-    let meta_options = meta_networks::Options::default();
-    let idp_ids = meta_options.idp_ids.clone();
     let testbeds = start_testbeds(vec![
-        TestbedSpec::MetaNetworks(meta_options),
-        TestbedSpec::MediusFlow(mediusflow::Options::default()),
-        TestbedSpec::Maptician(maptician::Options::default()),
-        TestbedSpec::Rhombus(rhombus::Options::default()),
-        TestbedSpec::Mx3(mx3::Options::default()),
+        Target::MetaNetworks,
+        Target::MediusFlow,
+        Target::Maptician,
+        Target::Rhombus,
+        Target::Mx3,
     ])?;
+    let idp_ids: Vec<String> = serde_json::from_value(testbeds[0].credentials["idp_ids"].clone())
+        .context("the Meta Networks testbed reports no idp_ids")?;
     let gateway_url = format!("http://127.0.0.1:{port}");
     tenants::write_credentials(&data_dir, &testbeds[0], &["client_id", "client_secret"])?;
     let mut tenants = vec![

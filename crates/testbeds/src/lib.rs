@@ -25,10 +25,12 @@ pub mod mediusflow;
 pub mod meta_networks;
 pub mod mx3;
 mod random;
+mod registry;
 pub mod rhombus;
 mod seed;
 mod server;
 mod store;
 mod tokens;
 
+pub use registry::Target;
 pub use server::Testbed;
