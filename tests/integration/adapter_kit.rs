@@ -334,6 +334,15 @@ async fn the_walk_through_adapter_passes_against_an_envelope_api() {
     assert_eq!(employee["last_name"], "O'Brien & Co");
     assert_eq!(employee["has_password"], true, "{employee}");
     assert_eq!(employee["teams"], json!([group["id"]]), "{employee}");
+    let user_path = format!("/Users/{}", user["id"].as_str().unwrap());
+    let disable = json!({
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{ "op": "Replace", "path": "active", "value": "False" }]
+    });
+    let (status, disabled) = acme.patch(&user_path, disable).await;
+    assert_eq!(status, 200, "{disabled}");
+    assert_eq!(disabled["active"], false, "{disabled}");
+    assert_eq!(acme.state().await["employees"][0]["status"], "inactive");
     let (_, read) = acme
         .get(&format!("/Groups/{}", group["id"].as_str().unwrap()))
         .await;

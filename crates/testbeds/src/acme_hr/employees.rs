@@ -13,6 +13,9 @@ use crate::extract::{JsonBody, Params};
 use crate::random;
 use crate::seed::SeedUser;
 
+const ACTIVE: &str = "active";
+const INACTIVE: &str = "inactive";
+
 #[derive(Clone, Serialize)]
 pub(super) struct Employee {
     pub id: String,
@@ -21,7 +24,8 @@ pub(super) struct Employee {
     pub last_name: Option<String>,
     pub title: Option<String>,
     pub department: Option<String>,
-    pub active: bool,
+    /// `"active"` or `"inactive"`.
+    pub status: String,
     /// Ids of the teams the employee belongs to: membership lives here, not on the team.
     pub teams: Vec<String>,
     #[serde(skip)]
@@ -37,7 +41,7 @@ impl Employee {
             last_name: Some(account.family.clone()),
             title: None,
             department: None,
-            active: true,
+            status: ACTIVE.into(),
             teams: Vec::new(),
             password: random::alphanumeric(16),
         }
@@ -62,9 +66,15 @@ impl Employee {
                 "last_name" => self.last_name = optional_text(&field, value)?,
                 "title" => self.title = optional_text(&field, value)?,
                 "department" => self.department = optional_text(&field, value)?,
-                "active" => match value {
-                    Value::Bool(active) => self.active = active,
-                    _ => return Err(ApiError::invalid("active must be true or false")),
+                "status" => match value {
+                    Value::String(status) if status == ACTIVE || status == INACTIVE => {
+                        self.status = status
+                    }
+                    _ => {
+                        return Err(ApiError::invalid(
+                            "status must be \"active\" or \"inactive\"",
+                        ))
+                    }
                 },
                 "teams" => self.teams = team_ids(value, db)?,
                 "password" => match value {
@@ -181,7 +191,7 @@ pub(super) async fn create(
         last_name: None,
         title: None,
         department: None,
-        active: true,
+        status: ACTIVE.into(),
         teams: Vec::new(),
         password: String::new(),
     };

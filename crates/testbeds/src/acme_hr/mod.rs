@@ -6,6 +6,8 @@
 //! - every string it answers HTML-escaped (`O&#39;Brien`), stored as it was sent;
 //! - membership stored on the employee (`teams`: team ids), teams being names only;
 //! - a password required on create (at least 12 characters), never answered;
+//! - an employee's `status`, `"active"` or `"inactive"` (the default `"active"`), for what
+//!   SCIM says with a boolean;
 //! - writes by POST: `POST /api/employees` creates, `POST /api/employees/{id}` changes the
 //!   fields it names (`null` clears one; `teams` is replaced whole).
 //!
