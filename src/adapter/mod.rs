@@ -18,6 +18,7 @@ mod threads;
 
 pub use context::{CallContext, Projection};
 pub use convert::to_dynamic as json_to_dynamic;
+pub(crate) use host::uuid_v4;
 pub use host::{parse_region, PatchHandle};
 pub use listing::Listing;
 pub use share::{ScriptShare, ScriptSlot};

@@ -115,7 +115,8 @@ pub async fn launch(config_path: &Path, tenant: &str) -> anyhow::Result<Launched
             base_url: format!("http://{}{base_path}", run.server.listen),
             token: token.clone(),
         };
-        let outcome = wait_until_up(&mut launched, run.server.admin_listen).await;
+        let outcome =
+            wait_until_up(&mut launched, run.server.listen, run.server.admin_listen).await;
         let text = std::fs::read_to_string(&log).unwrap_or_default();
         let tail = || {
             let lines: Vec<&str> = text.lines().collect();
@@ -147,7 +148,11 @@ enum NotUp {
     Slow,
 }
 
-async fn wait_until_up(launched: &mut Launched, admin: SocketAddr) -> Result<(), NotUp> {
+async fn wait_until_up(
+    launched: &mut Launched,
+    scim: SocketAddr,
+    admin: SocketAddr,
+) -> Result<(), NotUp> {
     let health = format!("http://{admin}/healthz");
     let client = reqwest::Client::new();
     let started = Instant::now();
@@ -161,8 +166,6 @@ async fn wait_until_up(launched: &mut Launched, admin: SocketAddr) -> Result<(),
             .await
             .is_ok_and(|r| r.status().is_success());
         // The admin listener may answer a moment before the SCIM listener is bound.
-        let scim = launched.base_url.trim_start_matches("http://");
-        let scim = scim.split('/').next().unwrap_or(scim);
         if up && tokio::net::TcpStream::connect(scim).await.is_ok() {
             return Ok(());
         }

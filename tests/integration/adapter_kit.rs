@@ -3,7 +3,7 @@
 //! `scimitar adapter new`: the skeleton it writes is a tenant `scimitar check` accepts.
 
 use crate::support::*;
-use scimitar_testbeds::{meta_networks, rhombus};
+use scimitar_testbeds::{meta_networks, rhombus, Testbed};
 use serde_json::{json, Value};
 use std::path::Path;
 use std::process::{Command, Output};
@@ -65,47 +65,49 @@ fn assert_no_test_objects(state: &Value) {
     }
 }
 
+/// `adapter test --write` (with `more`) of `tenant`, served by `gateway` over `testbed`,
+/// passes at least `passed` checks and leaves none of its objects in the target; answers
+/// its stdout.
+async fn passes(
+    gateway: &Gateway,
+    testbed: &Testbed,
+    tenant: &str,
+    more: &[&str],
+    passed: usize,
+) -> String {
+    let stdout = assert_passes(
+        &adapter_test(&gateway.config_path(), tenant, more).await,
+        passed,
+    );
+    assert_no_test_objects(&testbed_state(testbed).await);
+    stdout
+}
+
 #[tokio::test]
 async fn meta_networks_passes_with_groups() {
     let meta = meta_setup().await;
-    let stdout = assert_passes(
-        &adapter_test(&meta.gateway.config_path(), "meta", &[]).await,
-        27,
-    );
+    let stdout = passes(&meta.gateway, &meta.testbed, "meta", &[], 27).await;
     assert!(stdout.contains("  ok    PATCH remove members by value: only that member goes"));
-    assert_no_test_objects(&meta.state().await);
 }
 
 #[tokio::test]
 async fn meta_networks_scim_passes_through_the_proxy_hooks() {
     let meta = meta_scim_setup().await;
-    assert_passes(
-        &adapter_test(&meta.gateway.config_path(), "meta-scim", &[]).await,
-        27,
-    );
-    assert_no_test_objects(&meta.state().await);
+    passes(&meta.gateway, &meta.testbed, "meta-scim", &[], 27).await;
 }
 
 #[tokio::test]
 async fn mediusflow_passes_with_its_manager() {
     let medius = mediusflow_setup().await;
-    let stdout = assert_passes(
-        &adapter_test(&medius.gateway.config_path(), "mediusflow", &[]).await,
-        29,
-    );
+    let stdout = passes(&medius.gateway, &medius.testbed, "mediusflow", &[], 29).await;
     assert!(stdout.contains("  ok    PATCH add the enterprise manager as a bare id"));
-    assert_no_test_objects(&medius.state().await);
 }
 
 #[tokio::test]
 async fn maptician_passes_users_only() {
     let maptician = maptician_setup().await;
-    let stdout = assert_passes(
-        &adapter_test(&maptician.gateway.config_path(), "maptician", &[]).await,
-        17,
-    );
+    let stdout = passes(&maptician.gateway, &maptician.testbed, "maptician", &[], 17).await;
     assert!(!stdout.contains("\ngroups\n"), "{stdout}");
-    assert_no_test_objects(&maptician.state().await);
 }
 
 #[tokio::test]
@@ -121,19 +123,14 @@ async fn rhombus_passes_with_a_role_and_deletion_on_disable() {
         "{stdout}"
     );
     let args = ["--role", "Member", "--deactivation", "delete"];
-    let stdout = assert_passes(&adapter_test(&config, "rhombus", &args).await, 15);
+    let stdout = passes(&rhombus.gateway, &rhombus.testbed, "rhombus", &args, 15).await;
     assert!(stdout.contains("  ok    PATCH active \"False\" (a string): the user is deleted"));
-    assert_no_test_objects(&rhombus.state().await);
 }
 
 #[tokio::test]
 async fn mx3_passes_for_one_organisation_of_a_shared_route() {
     let mx3 = mx3_setup().await;
-    assert_passes(
-        &adapter_test(&mx3.gateway.config_path(), "mx3-org-1", &[]).await,
-        27,
-    );
-    assert_no_test_objects(&mx3.state().await);
+    passes(&mx3.gateway, &mx3.testbed, "mx3-org-1", &[], 27).await;
 }
 
 /// Without `--write` only discovery and test connection run, through a gateway already

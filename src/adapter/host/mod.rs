@@ -14,6 +14,8 @@ mod log;
 mod mapping;
 mod phone;
 mod random;
+
+pub(crate) use random::uuid_v4;
 mod scim;
 
 pub use phone::parse_region;

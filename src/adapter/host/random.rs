@@ -56,7 +56,7 @@ fn random_secret(length: usize) -> String {
 }
 
 /// A random (version 4) UUID, lowercase and hyphenated.
-fn uuid_v4() -> String {
+pub(crate) fn uuid_v4() -> String {
     let mut bytes: [u8; 16] = rand::thread_rng().gen();
     bytes[6] = (bytes[6] & 0x0f) | 0x40; // version 4
     bytes[8] = (bytes[8] & 0x3f) | 0x80; // RFC 4122 variant

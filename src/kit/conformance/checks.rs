@@ -6,19 +6,14 @@
 use super::client::{Answer, ScimClient};
 use super::{ensure, Checked, Deactivation, Miss, Options, Report, Summary};
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use scimitar_scim::urn::{
+    ENTERPRISE_USER as ENTERPRISE, ERROR, GROUP as GROUP_SCHEMA, LIST_RESPONSE,
+    MICROSOFT_ADSCIM_GROUP as ENTRA_GROUP_SCHEMA, PATCH_OP, USER as USER_SCHEMA,
+};
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
 use std::io::Write;
 
-const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
-const GROUP_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
-const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
-/// The schema URN Entra lists on every group it creates, with no object of its own.
-const ENTRA_GROUP_SCHEMA: &str =
-    "http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group";
-const LIST_RESPONSE: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
-const ERROR: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
-const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 /// What Entra's filters leave unencoded in a value (it encodes `@`, quotes and spaces).
 const FILTER_VALUE: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_');
 
@@ -86,16 +81,20 @@ fn entra_user(user_name: &str, given: &str, family: &str, role: Option<&str>) ->
     })
 }
 
+/// Whether `body`'s `schemas` lists `urn`.
+fn has_schema(body: &Value, urn: &str) -> bool {
+    body["schemas"]
+        .as_array()
+        .is_some_and(|schemas| schemas.iter().any(|s| s == urn))
+}
+
 /// The resources of a ListResponse, or why it is not one.
 fn resources(answer: &Answer) -> Result<&Vec<Value>, Miss> {
     ensure(answer.status == 200, || answer.describe())?;
     let body = &answer.body;
-    ensure(
-        body["schemas"]
-            .as_array()
-            .is_some_and(|s| s.iter().any(|s| s == LIST_RESPONSE)),
-        || format!("not a ListResponse: {body}"),
-    )?;
+    ensure(has_schema(body, LIST_RESPONSE), || {
+        format!("not a ListResponse: {body}")
+    })?;
     static NONE: Vec<Value> = Vec::new();
     let resources = match &body["Resources"] {
         Value::Null => &NONE,
@@ -182,7 +181,8 @@ impl<'a> Run<'a> {
             .record("GET /Schemas: has the core User schema", outcome);
 
         self.report.section("test connection");
-        let nobody = uuid_like();
+        // A random GUID, as Entra's test connection sends.
+        let nobody = crate::adapter::uuid_v4();
         let outcome = self.no_match("/Users", "userName", &nobody, "").await;
         self.report.record(
             "GET /Users?filter=userName eq \"<random guid>\": an empty ListResponse",
@@ -487,12 +487,9 @@ impl<'a> Run<'a> {
                 .is_some_and(|u| u.eq_ignore_ascii_case(user_name)),
             || format!("userName is not {user_name}: {user}"),
         )?;
-        ensure(
-            user["schemas"]
-                .as_array()
-                .is_some_and(|s| s.iter().any(|s| s == USER_SCHEMA)),
-            || format!("schemas lacks {USER_SCHEMA}: {user}"),
-        )
+        ensure(has_schema(&user, USER_SCHEMA), || {
+            format!("schemas lacks {USER_SCHEMA}: {user}")
+        })
     }
 
     async fn duplicate(&self, user_name: &str) -> Checked {
@@ -503,45 +500,43 @@ impl<'a> Run<'a> {
         ensure(answer.status == 409, || {
             format!("expected 409, got {}", answer.describe())
         })?;
-        ensure(
-            answer.body["schemas"]
-                .as_array()
-                .is_some_and(|s| s.iter().any(|s| s == ERROR)),
-            || format!("not a SCIM error: {}", answer.body),
-        )
-    }
-
-    /// `name.givenName` replaced, then read back; a target that keeps no given name at all
-    /// cannot show it (a skip, since Entra does not read it back either).
-    async fn patch_with_path(&self, path: &str) -> Checked {
-        let before = self.read(path).await?;
-        if before["name"]["givenName"].is_null() {
-            return Err(Miss::Skip("the target keeps no name.givenName".into()));
-        }
-        self.patch(
-            path,
-            json!([{"op": "Replace", "path": "name.givenName", "value": "Ada"}]),
-        )
-        .await?;
-        let after = self.read(path).await?;
-        ensure(after["name"]["givenName"] == "Ada", || {
-            format!("name.givenName is not \"Ada\": {after}")
+        ensure(has_schema(&answer.body, ERROR), || {
+            format!("not a SCIM error: {}", answer.body)
         })
     }
 
+    /// `name.givenName` replaced with a path, then read back.
+    async fn patch_with_path(&self, path: &str) -> Checked {
+        let operations = json!([{"op": "Replace", "path": "name.givenName", "value": "Ada"}]);
+        self.patch_name_part(path, "givenName", operations, "Ada")
+            .await
+    }
+
+    /// `name.familyName` replaced without a path (Entra's dotted keys), then read back.
     async fn patch_without_path(&self, path: &str) -> Checked {
+        let operations = json!([{"op": "replace", "value": {"name.familyName": "Lovelace"}}]);
+        self.patch_name_part(path, "familyName", operations, "Lovelace")
+            .await
+    }
+
+    /// PATCHes `operations`, which set `name.<part>` to `value`, and reads it back; a target
+    /// that keeps no such name part at all cannot show it (a skip: Entra does not read it
+    /// back either).
+    async fn patch_name_part(
+        &self,
+        path: &str,
+        part: &str,
+        operations: Value,
+        value: &str,
+    ) -> Checked {
         let before = self.read(path).await?;
-        if before["name"]["familyName"].is_null() {
-            return Err(Miss::Skip("the target keeps no name.familyName".into()));
+        if before["name"][part].is_null() {
+            return Err(Miss::Skip(format!("the target keeps no name.{part}")));
         }
-        self.patch(
-            path,
-            json!([{"op": "replace", "value": {"name.familyName": "Lovelace"}}]),
-        )
-        .await?;
+        self.patch(path, operations).await?;
         let after = self.read(path).await?;
-        ensure(after["name"]["familyName"] == "Lovelace", || {
-            format!("name.familyName is not \"Lovelace\": {after}")
+        ensure(after["name"][part] == value, || {
+            format!("name.{part} is not {value:?}: {after}")
         })
     }
 
@@ -758,8 +753,13 @@ impl<'a> Run<'a> {
             json!([{"op": "Add", "path": "members", "value": value}]),
         )
         .await?;
+        self.expect_members(path, users).await
+    }
+
+    /// GET `path` lists exactly `expected` as members.
+    async fn expect_members(&self, path: &str, expected: &[&str]) -> Checked {
         let group = self.read(path).await?;
-        let expected: BTreeSet<String> = users.iter().map(|id| id.to_string()).collect();
+        let expected: BTreeSet<String> = expected.iter().map(|id| id.to_string()).collect();
         ensure(members(&group) == expected, || {
             format!("members are not {expected:?}: {group}")
         })
@@ -777,15 +777,8 @@ impl<'a> Run<'a> {
     /// Removes members with `operations`; `left` is the one member that must remain ("" for none).
     async fn remove_members(&self, path: &str, operations: Value, left: &str) -> Checked {
         self.patch(path, operations).await?;
-        let group = self.read(path).await?;
-        let expected: BTreeSet<String> = [left]
-            .into_iter()
-            .filter(|id| !id.is_empty())
-            .map(str::to_string)
-            .collect();
-        ensure(members(&group) == expected, || {
-            format!("members are not {expected:?}: {group}")
-        })
+        let left: Vec<&str> = [left].into_iter().filter(|id| !id.is_empty()).collect();
+        self.expect_members(path, &left).await
     }
 
     async fn rename_and_delete(&mut self, id: &str, name: &str) {
@@ -900,19 +893,5 @@ fn check_page(body: &Value, page: &[Value], start: u64) -> Checked {
                 page.len()
             )
         },
-    )
-}
-
-/// A random version-4-shaped UUID, as Entra's test connection sends.
-fn uuid_like() -> String {
-    let bits: u128 = rand::random();
-    let hex = format!("{bits:032x}");
-    format!(
-        "{}-{}-4{}-a{}-{}",
-        &hex[0..8],
-        &hex[8..12],
-        &hex[13..16],
-        &hex[17..20],
-        &hex[20..32]
     )
 }
