@@ -195,7 +195,8 @@ fn files_to_watch(gateway: &Gateway, config_path: &Path) -> BTreeSet<PathBuf> {
             .tenants()
             .iter()
             .filter_map(|t| t.script_path())
-            .map(normalize),
+            .flat_map(crate::adapter::script_files)
+            .map(|f| normalize(&f)),
     );
     if let Ok(config) = Config::load(config_path) {
         files.extend(watched_files(config_path, &config));
@@ -203,7 +204,7 @@ fn files_to_watch(gateway: &Gateway, config_path: &Path) -> BTreeSet<PathBuf> {
     files
 }
 
-/// The config file and every tenant's script, as absolute paths.
+/// The config file, every tenant's script and the modules beside it, as absolute paths.
 fn watched_files(config_path: &Path, config: &Config) -> BTreeSet<PathBuf> {
     let mut files = BTreeSet::from([normalize(config_path)]);
     files.extend(
@@ -211,7 +212,8 @@ fn watched_files(config_path: &Path, config: &Config) -> BTreeSet<PathBuf> {
             .tenants
             .iter()
             .filter_map(|t| t.script.as_deref())
-            .map(normalize),
+            .flat_map(crate::adapter::script_files)
+            .map(|f| normalize(&f)),
     );
     files
 }

@@ -5,9 +5,11 @@
 //! function given the wrong number of arguments would pass compilation and fail the first
 //! request that reaches that line. Every call whose target the script names statically is
 //! checked when the script is compiled instead — by `scimitar check`, at start and on reload.
+//! A call into an imported module (`ns::f(…)`) is checked against the module's public
+//! functions.
 
 use rhai::{ASTNode, Engine, Expr, FnPtr, Position, Stmt, AST};
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap};
 
 /// Names the script may call that are Rhai's own keywords, not functions of a module.
 const KEYWORDS: &[&str] = &[
@@ -38,23 +40,31 @@ pub enum Style {
 /// One call in the script.
 pub struct Call<'a> {
     pub name: &'a str,
+    /// `ns` of `ns::name(…)` (`a::b` for a module's sub-module); `None` for a plain call.
+    pub module: Option<String>,
     /// The arguments written at the call, without a method call's object.
     pub args: usize,
     pub style: Style,
     pub position: Position,
 }
 
-/// Every call `ast` makes or holds a pointer to (operators and namespaced calls aside), in
-/// its functions and its top-level statements.
+/// Every call `ast` makes or holds a pointer to (operators aside), in its functions and its
+/// top-level statements.
 pub fn each_call(ast: &AST, mut visit: impl FnMut(Call<'_>)) {
     ast.walk(&mut |path: &[ASTNode]| {
         match path.last() {
             Some(ASTNode::Expr(Expr::FnCall(call, position)))
             | Some(ASTNode::Stmt(Stmt::FnCall(call, position)))
-                if call.op_token.is_none() && !call.is_qualified() =>
+                if call.op_token.is_none() =>
             {
+                let module = call.is_qualified().then(|| {
+                    let path: Vec<&str> =
+                        call.namespace.path.iter().map(|i| i.name.as_str()).collect();
+                    path.join("::")
+                });
                 visit(Call {
                     name: call.name.as_str(),
+                    module,
                     args: call.args.len(),
                     style: Style::Function,
                     position: *position,
@@ -62,6 +72,7 @@ pub fn each_call(ast: &AST, mut visit: impl FnMut(Call<'_>)) {
             }
             Some(ASTNode::Expr(Expr::MethodCall(call, position))) => visit(Call {
                 name: call.name.as_str(),
+                module: None,
                 args: call.args.len(),
                 style: Style::Method,
                 position: *position,
@@ -70,6 +81,7 @@ pub fn each_call(ast: &AST, mut visit: impl FnMut(Call<'_>)) {
                 if let Some(pointer) = value.read_lock::<FnPtr>() {
                     visit(Call {
                         name: pointer.fn_name(),
+                        module: None,
                         args: 0,
                         style: Style::Pointer,
                         position: *position,
@@ -82,16 +94,54 @@ pub fn each_call(ast: &AST, mut visit: impl FnMut(Call<'_>)) {
     });
 }
 
-/// The functions a call can reach, by name, with the numbers of arguments each takes.
+/// Functions by name, with the numbers of arguments each takes.
+type Arities = HashMap<String, BTreeSet<usize>>;
+
+/// The functions a call can reach.
 struct Defined {
-    host: HashMap<String, BTreeSet<usize>>,
-    script: HashMap<String, BTreeSet<usize>>,
+    host: Arities,
+    script: Arities,
+    /// The public functions of each module the script imports, by the name it is imported as.
+    modules: HashMap<String, Arities>,
+}
+
+/// An `import` of the script: `import "name" as alias;`.
+pub struct Import {
+    /// The module's name; `None` when the import computes it (which cannot be embedded).
+    pub name: Option<String>,
+    pub alias: String,
+    pub position: Position,
+}
+
+/// Every `import` in `ast`, at the top or inside a function.
+pub fn imports(ast: &AST) -> Vec<Import> {
+    let mut found = Vec::new();
+    ast.walk(&mut |path: &[ASTNode]| {
+        if let Some(ASTNode::Stmt(Stmt::Import(import, position))) = path.last() {
+            let (expr, alias) = &**import;
+            found.push(Import {
+                name: match expr {
+                    Expr::StringConstant(name, _) => Some(name.to_string()),
+                    _ => None,
+                },
+                alias: alias.name.to_string(),
+                position: *position,
+            });
+        }
+        true
+    });
+    found
+}
+
+/// The module `ast` embeds for `import "name"`.
+pub fn embedded(ast: &AST, name: &str) -> Option<std::sync::Arc<rhai::Module>> {
+    let modules = ast.resolver()?;
+    modules.iter().find(|(path, _)| *path == name).map(|(_, module)| module.clone())
 }
 
 impl Defined {
-    /// `functions`: the script's own, as `(name, arity)`.
-    fn new(engine: &Engine, functions: &HashSet<(String, usize)>) -> Self {
-        let mut host: HashMap<String, BTreeSet<usize>> = HashMap::new();
+    fn new(engine: &Engine, ast: &AST) -> Self {
+        let mut host = Arities::new();
         for (name, arity) in engine.collect_fn_metadata(
             None,
             |f| Some((f.metadata.name.to_string(), f.metadata.num_params)),
@@ -99,11 +149,23 @@ impl Defined {
         ) {
             host.entry(name).or_default().insert(arity);
         }
-        let mut script: HashMap<String, BTreeSet<usize>> = HashMap::new();
-        for (name, arity) in functions {
-            script.entry(name.clone()).or_default().insert(*arity);
+        let mut script = Arities::new();
+        for f in ast.iter_functions() {
+            script.entry(f.name.to_string()).or_default().insert(f.params.len());
         }
-        Self { host, script }
+        let mut modules: HashMap<String, Arities> = HashMap::new();
+        for import in imports(ast) {
+            let module = import
+                .name
+                .and_then(|name| embedded(ast, &name));
+            let functions = modules.entry(import.alias).or_default();
+            for (_, access, name, arity, _) in module.iter().flat_map(|m| m.iter_script_fn_info()) {
+                if access == rhai::FnAccess::Public {
+                    functions.entry(name.to_string()).or_default().insert(arity);
+                }
+            }
+        }
+        Self { host, script, modules }
     }
 
     /// Whether `call` reaches a function; `None` when no function has its name at all.
@@ -124,30 +186,65 @@ impl Defined {
         })
     }
 
+    /// What is wrong with `module::name(…)`, if anything.
+    fn module_problem(&self, module: &str, call: &Call) -> Option<String> {
+        if module.contains("::") {
+            return None; // a module's own sub-module: beyond what is checked here
+        }
+        // (An alias nothing imports is refused by Rhai's parser already.)
+        let functions = self.modules.get(module)?;
+        match functions.get(call.name) {
+            None => Some(format!(
+                "`{module}::{}` is not a public function of the module imported as `{module}`",
+                call.name
+            )),
+            Some(arities) if !arities.contains(&call.args) => Some(format!(
+                "`{module}::{}` is given {} argument(s); it takes {}",
+                call.name,
+                call.args,
+                either([arities])
+            )),
+            Some(_) => None,
+        }
+    }
+
     /// "1 or 2": the numbers of arguments `name` takes.
     fn arities(&self, name: &str) -> String {
-        let all: BTreeSet<usize> = [self.host.get(name), self.script.get(name)]
-            .into_iter()
-            .flatten()
-            .flatten()
-            .copied()
-            .collect();
-        let all: Vec<String> = all.iter().map(usize::to_string).collect();
-        match all.split_last() {
-            Some((last, [])) => last.clone(),
-            Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
-            None => String::new(),
-        }
+        either(self.host.get(name).into_iter().chain(self.script.get(name)))
+    }
+}
+
+/// "1, 2 or 3": every number in `sets`.
+fn either<'a>(sets: impl IntoIterator<Item = &'a BTreeSet<usize>>) -> String {
+    let all: BTreeSet<usize> = sets.into_iter().flatten().copied().collect();
+    let all: Vec<String> = all.iter().map(usize::to_string).collect();
+    match all.split_last() {
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+        None => String::new(),
     }
 }
 
 /// One message per call of `ast` that will fail when it runs, as `line:column: what`:
-/// a function that neither the script nor the host defines, or a defined one given a number
-/// of arguments it does not take. `functions` are the script's own, as `(name, arity)`.
-pub fn unresolved(engine: &Engine, ast: &AST, functions: &HashSet<(String, usize)>) -> Vec<String> {
-    let defined = Defined::new(engine, functions);
+/// a function that neither the script, its modules nor the host defines, or a defined one
+/// given a number of arguments it does not take; and an import that computes its name.
+pub fn unresolved(engine: &Engine, ast: &AST) -> Vec<String> {
+    let defined = Defined::new(engine, ast);
     let mut problems = Vec::new();
+    for import in imports(ast) {
+        if import.name.is_none() {
+            let what = "`import` names its module in quotes (`import \"name\" as ns;`): a \
+                        computed name cannot be read when the script compiles";
+            problems.push((import.position, what.to_string()));
+        }
+    }
     each_call(ast, |call| {
+        if let Some(module) = &call.module {
+            if let Some(problem) = defined.module_problem(module, &call) {
+                problems.push((call.position, problem));
+            }
+            return;
+        }
         if KEYWORDS.contains(&call.name) {
             return;
         }
@@ -172,13 +269,15 @@ pub fn unresolved(engine: &Engine, ast: &AST, functions: &HashSet<(String, usize
                 defined.arities(call.name)
             ),
         };
-        let line = call.position.line().unwrap_or(0);
-        let column = call.position.position().unwrap_or(0);
-        problems.push((line, column, problem));
+        problems.push((call.position, problem));
     });
-    problems.sort();
-    problems.dedup();
-    problems
+    let mut located: Vec<(usize, usize, String)> = problems
+        .into_iter()
+        .map(|(at, problem)| (at.line().unwrap_or(0), at.position().unwrap_or(0), problem))
+        .collect();
+    located.sort();
+    located.dedup();
+    located
         .into_iter()
         .map(|(line, column, problem)| format!("{line}:{column}: {problem}"))
         .collect()
@@ -193,11 +292,7 @@ mod tests {
         engine.register_fn("http_get", |_: &str| 0_i64);
         engine.register_fn("http_get", |_: &str, _: rhai::Map| 0_i64);
         let ast = engine.compile(source).expect("compiles");
-        let functions = ast
-            .iter_functions()
-            .map(|f| (f.name.to_string(), f.params.len()))
-            .collect();
-        unresolved(&engine, &ast, &functions)
+        unresolved(&engine, &ast)
     }
 
     #[test]

@@ -2,7 +2,8 @@
 //!
 //! `Engine::new_raw` starts with nothing; we add Rhai's standard package (strings, arrays,
 //! maps, maths, time — none of which touch the outside world) and the host API. There is no
-//! file system, no module loading from disk, and every resource a script could exhaust is
+//! file system: an `import` reads only a module beside the script, when it compiles
+//! ([`super::modules`]). Every resource a script could exhaust is
 //! bounded: operations, call depth, expression depth, string/array/map sizes and wall-clock
 //! time (the progress callback aborts a call once its request deadline has passed).
 
@@ -18,7 +19,7 @@ const DEADLINE_CHECK_EVERY: u64 = 1024;
 pub fn build(limits: &Limits) -> Engine {
     let mut engine = Engine::new_raw();
     engine.register_global_module(StandardPackage::new().as_shared_module());
-    engine.set_module_resolver(rhai::module_resolvers::DummyModuleResolver::new());
+    engine.set_module_resolver(super::modules::FolderResolver);
     engine
         .set_max_operations(limits.script_max_operations)
         .set_max_call_levels(limits.script_max_call_depth)
@@ -26,7 +27,7 @@ pub fn build(limits: &Limits) -> Engine {
         .set_max_string_size(limits.script_max_string_bytes)
         .set_max_array_size(limits.script_max_array_len)
         .set_max_map_size(limits.script_max_map_len)
-        .set_max_modules(0)
+        .set_max_modules(super::modules::MAX_MODULES)
         .set_strict_variables(true);
     engine.on_progress(|ops| {
         (ops % DEADLINE_CHECK_EVERY == 0 && context::deadline_passed())

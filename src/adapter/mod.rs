@@ -12,6 +12,7 @@ mod convert;
 mod engine;
 mod host;
 mod listing;
+mod modules;
 mod placement;
 mod share;
 mod threads;
@@ -26,10 +27,10 @@ pub use threads::block_on_http;
 
 use crate::failure::{Failure, Kind};
 use anyhow::Context as _;
-use rhai::{CallFnOptions, Dynamic, Engine, Scope, AST};
+use rhai::{CallFnOptions, Dynamic, Engine, Scope, Stmt, AST};
 use scimitar_scim::ScimError;
 use std::collections::HashSet;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -39,8 +40,11 @@ pub struct Adapter {
     functions: HashSet<(String, usize)>,
     /// The functions that never wait, which run in place (see [`placement`]).
     in_place: HashSet<(String, usize)>,
-    /// SHA-256 of the source: one compiled adapter per distinct script content.
+    /// SHA-256 of the source: one compiled adapter per distinct script content (and
+    /// modules).
     source_hash: [u8; 32],
+    /// The modules it imports, compiled into it.
+    modules: modules::ModuleDigests,
 }
 
 impl Adapter {
@@ -51,39 +55,37 @@ impl Adapter {
             functions: HashSet::new(),
             in_place: HashSet::new(),
             source_hash: source_hash(""),
+            modules: modules::ModuleDigests::new(),
         }
     }
 
-    /// Compiles a script's source (read from `path`). Errors name the file, line and column.
+    /// Compiles a script's source (read from `path`) with the modules it imports from its
+    /// folder. Errors name the file, line and column.
     pub fn compile_source(engine: &Engine, path: &Path, source: &str) -> anyhow::Result<Self> {
-        let ast = engine.compile(source).map_err(|e| {
-            let pos = e.position();
-            anyhow::anyhow!(
-                "{}:{}:{}: {}",
+        let (ast, modules) =
+            modules::resolving_in(folder_of(path), || modules::compile(engine, path, source));
+        let ast = ast.map_err(anyhow::Error::msg)?;
+        if let Some(statement) = ast.statements().iter().find(|s| !matches!(s, Stmt::Import(..))) {
+            let at = statement.position();
+            anyhow::bail!(
+                "{}:{}:{}: a statement outside a function never runs; only `import` may stand \
+                 there (a constant is a function: `fn base() {{ \"/v1\" }}`)",
                 path.display(),
-                pos.line().unwrap_or(0),
-                pos.position().unwrap_or(0),
-                e.err_type()
-            )
-        })?;
+                at.line().unwrap_or(0),
+                at.position().unwrap_or(0)
+            );
+        }
         let functions = ast
             .iter_functions()
             .map(|f| (f.name.to_string(), f.params.len()))
             .collect();
-        let unresolved = calls::unresolved(engine, &ast, &functions);
-        if !unresolved.is_empty() {
-            let lines: Vec<String> = unresolved
-                .iter()
-                .map(|problem| format!("{}:{problem}", path.display()))
-                .collect();
-            anyhow::bail!("{}", lines.join("\n"));
-        }
         let in_place = placement::in_place_functions(&ast, host::WAITING);
         Ok(Self {
             ast,
             functions,
             in_place,
             source_hash: source_hash(source),
+            modules,
         })
     }
 
@@ -103,44 +105,70 @@ impl Adapter {
 /// recompiles only scripts whose content changed.
 pub struct ScriptCache<'e> {
     engine: &'e Engine,
-    compiled: std::collections::HashMap<[u8; 32], Arc<Adapter>>,
+    /// By the script's hash: its compiled forms, one per set of modules it was compiled with.
+    compiled: std::collections::HashMap<[u8; 32], Vec<Arc<Adapter>>>,
 }
 
 impl<'e> ScriptCache<'e> {
     /// A cache that already holds `known` (the running tenants' adapters, on a reload).
     pub fn new(engine: &'e Engine, known: impl IntoIterator<Item = Arc<Adapter>>) -> Self {
-        let compiled = known
-            .into_iter()
-            .map(|adapter| (adapter.source_hash, adapter))
-            .collect();
+        let mut compiled: std::collections::HashMap<_, Vec<_>> = Default::default();
+        for adapter in known {
+            compiled.entry(adapter.source_hash).or_default().push(adapter);
+        }
         Self { engine, compiled }
     }
 
-    /// The compiled script at `path`, compiled now if its content is new.
+    /// The compiled script at `path`, compiled now if its content, or that of a module it
+    /// imports from its folder, is new.
     pub fn get(&mut self, path: &Path) -> anyhow::Result<Arc<Adapter>> {
         let source = read_script(path)?;
-        let hash = source_hash(&source);
-        if let Some(adapter) = self.compiled.get(&hash) {
+        let folder = folder_of(path);
+        let same = self.compiled.entry(source_hash(&source)).or_default();
+        if let Some(adapter) = same.iter().find(|a| modules::unchanged_in(folder, &a.modules)) {
             return Ok(adapter.clone());
         }
         let adapter = Arc::new(Adapter::compile_source(self.engine, path, &source)?);
-        self.compiled.insert(hash, adapter.clone());
+        same.push(adapter.clone());
         Ok(adapter)
     }
 
     /// The script of a proxy tenant without hooks.
     pub fn empty(&mut self) -> Arc<Adapter> {
-        let hash = source_hash("");
-        self.compiled
-            .entry(hash)
-            .or_insert_with(|| Arc::new(Adapter::empty(self.engine)))
-            .clone()
+        let same = self.compiled.entry(source_hash("")).or_default();
+        if same.is_empty() {
+            same.push(Arc::new(Adapter::empty(self.engine)));
+        }
+        same[0].clone()
     }
 }
 
 fn read_script(path: &Path) -> anyhow::Result<String> {
     std::fs::read_to_string(path)
         .with_context(|| format!("cannot read adapter script {}", path.display()))
+}
+
+/// The files a change to which may change the script at `path`: itself and every `.rhai`
+/// file beside it (the modules it may import).
+pub fn script_files(path: &Path) -> Vec<PathBuf> {
+    let mut files = vec![path.to_path_buf()];
+    if let Ok(entries) = std::fs::read_dir(folder_of(path)) {
+        files.extend(
+            entries
+                .flatten()
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|e| e == "rhai") && p != path),
+        );
+    }
+    files
+}
+
+/// The folder of the script at `path` (where its modules are).
+fn folder_of(path: &Path) -> &Path {
+    match path.parent() {
+        Some(folder) if !folder.as_os_str().is_empty() => folder,
+        _ => Path::new("."),
+    }
 }
 
 fn source_hash(source: &str) -> [u8; 32] {
@@ -236,7 +264,9 @@ fn run(
     let tenant = ctx.tenant.clone();
     let started = Instant::now();
     let _guard = context::enter(ctx);
-    let options = CallFnOptions::new().eval_ast(false);
+    // The only statements outside functions are imports (see `Adapter::compile_source`),
+    // which must run for a call to reach its modules.
+    let options = CallFnOptions::new().eval_ast(!adapter.ast.statements().is_empty());
     let result = engine
         .call_fn_with_options::<Dynamic>(options, &mut Scope::new(), &adapter.ast, function, args)
         .map_err(|e| (convert::script_failure(function, &e), e))

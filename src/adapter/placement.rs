@@ -8,7 +8,9 @@
 //! request deadline. The decision is read off the compiled script once: a function waits if
 //! it calls a waiting host function, a script function that waits, or something the script
 //! cannot name statically (`call`, `Fn`, `eval`); a function pointer it holds (a closure, a
-//! `Fn("name")` literal) counts as a call to its target.
+//! `Fn("name")` literal) counts as a call to its target. A call into an imported module
+//! (`ns::f(…)`) waits if that function of the module does; the module's own imports are not
+//! followed (its calls into them count as waiting).
 //!
 //! The host guards the rest: a waiting host function reached in place fails before it waits
 //! (`CallContext::may_wait`), and the call runs again on a script thread — it cannot have
@@ -23,6 +25,24 @@ const DYNAMIC_CALLS: &[&str] = &["call", "Fn", "eval"];
 /// The `(name, arity)` of every function of `ast` that can run in place: none of its calls
 /// may reach a host function in `waiting`.
 pub fn in_place_functions(ast: &AST, waiting: &[&str]) -> HashSet<(String, usize)> {
+    let waits = |called: &str| {
+        waiting.contains(&called) || DYNAMIC_CALLS.contains(&called) || called.contains("::")
+    };
+    let mut module_in_place: HashSet<String> = HashSet::new();
+    for import in super::calls::imports(ast) {
+        if let Some(module) = import.name.and_then(|name| super::calls::embedded(ast, &name)) {
+            let module = AST::new_from_module(module);
+            for (name, _) in in_place_within(&module, &waits) {
+                module_in_place.insert(format!("{}::{name}", import.alias));
+            }
+        }
+    }
+    in_place_within(ast, &|called| waits(called) && !module_in_place.contains(called))
+}
+
+/// The functions of `ast` that can run in place, where a call to a name waits if `waits`
+/// says so or it is a function of `ast` that waits.
+fn in_place_within(ast: &AST, waits: &dyn Fn(&str) -> bool) -> HashSet<(String, usize)> {
     let functions: Vec<(String, usize)> = ast
         .iter_functions()
         .map(|f| (f.name.to_string(), f.params.len()))
@@ -38,26 +58,22 @@ pub fn in_place_functions(ast: &AST, waiting: &[&str]) -> HashSet<(String, usize
         })
         .collect();
     // Script functions are called by name: a name waits if any arity of it does.
-    let mut waits: HashSet<String> = HashSet::new();
+    let mut waiting: HashSet<String> = HashSet::new();
     loop {
-        let before = waits.len();
+        let before = waiting.len();
         for ((name, _), called) in &calls {
-            let reaches_wait = called.iter().any(|c| {
-                waiting.contains(&c.as_str())
-                    || DYNAMIC_CALLS.contains(&c.as_str())
-                    || waits.contains(c)
-            });
+            let reaches_wait = called.iter().any(|c| waiting.contains(c) || waits(c));
             if reaches_wait {
-                waits.insert(name.clone());
+                waiting.insert(name.clone());
             }
         }
-        if waits.len() == before {
+        if waiting.len() == before {
             break;
         }
     }
     functions
         .into_iter()
-        .filter(|(name, _)| !waits.contains(name))
+        .filter(|(name, _)| !waiting.contains(name))
         .collect()
 }
 
@@ -65,7 +81,10 @@ pub fn in_place_functions(ast: &AST, waiting: &[&str]) -> HashSet<(String, usize
 fn names_called(ast: &AST) -> HashSet<String> {
     let mut names = HashSet::new();
     super::calls::each_call(ast, |call| {
-        names.insert(call.name.to_string());
+        names.insert(match call.module {
+            Some(module) => format!("{module}::{}", call.name),
+            None => call.name.to_string(),
+        });
     });
     names
 }

@@ -31,6 +31,7 @@ pub fn run(options: DemoOptions) -> anyhow::Result<()> {
     };
     std::fs::create_dir_all(data_dir.join("adapters"))
         .context("cannot create the demo data folder")?;
+    tenants::write_shared_modules(&data_dir.join("adapters"))?;
     let port = pick_port(options.port)?;
     let admin_port = pick_port(options.admin_port)?;
 

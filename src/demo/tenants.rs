@@ -20,6 +20,8 @@ const MEDIUSFLOW_SCRIPT: &str = include_str!("../../adapters/mediusflow.rhai");
 const MAPTICIAN_SCRIPT: &str = include_str!("../../adapters/maptician.rhai");
 const RHOMBUS_SCRIPT: &str = include_str!("../../adapters/rhombus.rhai");
 const MX3_SCRIPT: &str = include_str!("../../adapters/mx3.rhai");
+/// The modules the bundled adapters import.
+const SHARED_MODULES: &[(&str, &str)] = &[("common.rhai", include_str!("../../adapters/common.rhai"))];
 
 const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 const MEDIUS: &str = "urn:ietf:params:scim:schemas:extension:medius:2.0:User";
@@ -44,6 +46,15 @@ struct Spec<'a> {
     settings: toml::Table,
     schema: TenantSchema,
     index: Option<IndexConfig>,
+}
+
+/// Writes the modules the bundled adapters import into the demo's adapters folder.
+pub(super) fn write_shared_modules(folder: &Path) -> anyhow::Result<()> {
+    for (file, source) in SHARED_MODULES {
+        std::fs::write(folder.join(file), source)
+            .with_context(|| format!("cannot write {file} into the demo data folder"))?;
+    }
+    Ok(())
 }
 
 fn tenant(

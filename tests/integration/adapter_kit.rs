@@ -177,9 +177,9 @@ async fn a_broken_member_removal_fails_its_check_and_the_run_cleans_up() {
     );
     let broken = original.replace(
         hook,
-        &format!("{hook}\n    ids = existing_group(id).users;"),
+        &format!("{hook}\n    ids = existing(group_path(id), \"group\", id).users;"),
     );
-    let path = script.path().join("meta-networks.rhai");
+    let path = copy_bundled_adapter("meta-networks.rhai", script.path());
     std::fs::write(&path, broken).unwrap();
     let meta = meta_setup_adjusted(
         meta_networks::Options::default(),

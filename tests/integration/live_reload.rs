@@ -16,8 +16,7 @@ struct Editable {
 async fn editable() -> Editable {
     let meta = meta_setup().await;
     let config = meta.gateway.config_path();
-    let script = meta.gateway.dir.path().join("meta-networks.rhai");
-    std::fs::copy(repo_path("adapters/meta-networks.rhai"), &script).unwrap();
+    let script = copy_bundled_adapter("meta-networks.rhai", meta.gateway.dir.path());
     let text = std::fs::read_to_string(&config).unwrap();
     let original = repo_path("adapters/meta-networks.rhai")
         .display()
@@ -186,6 +185,37 @@ async fn an_edited_script_takes_effect_and_requests_in_flight_finish() {
         slow.await.unwrap(),
         201,
         "the request in flight finished with the old script"
+    );
+}
+
+/// A module the script imports is watched like the script: an edit to it takes effect.
+#[tokio::test]
+async fn an_edited_module_takes_effect() {
+    let e = editable().await;
+    let module = e.meta.gateway.dir.path().join("common.rhai");
+    let source = std::fs::read_to_string(&module).unwrap();
+    let edited = source.replacen(
+        "is required by ${target}",
+        "is required by ${target} (edited module)",
+        1,
+    );
+    assert_ne!(source, edited, "the message this test edits has moved");
+    std::fs::write(&module, edited).unwrap();
+    let mut body = serde_json::Value::Null;
+    for i in 0..100 {
+        let mut user = entra_user(&format!("edited{i}@contoso.com"), "Edited", "Module", None);
+        user["name"]["givenName"] = json!("");
+        let (status, answer) = e.meta.post("/Users", user).await;
+        assert_eq!(status, 400, "{answer}");
+        body = answer;
+        if body["detail"].as_str().unwrap_or("").contains("(edited module)") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        body["detail"],
+        "name.givenName is required by Meta Networks (edited module)"
     );
 }
 

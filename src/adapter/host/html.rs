@@ -10,7 +10,7 @@ pub fn register(engine: &mut Engine) {
 /// Every string in `value` with its HTML character references decoded (named, decimal and
 /// hexadecimal, as HTML5 reads them): a string, or each string of a map or array, at any
 /// depth, so a whole native object is decoded in one call. Anything else is left as it is.
-fn unescape(value: Dynamic) -> Dynamic {
+pub(super) fn unescape(value: Dynamic) -> Dynamic {
     if let Some(text) = value.read_lock::<rhai::ImmutableString>() {
         return match html_escape::decode_html_entities(text.as_str()) {
             std::borrow::Cow::Borrowed(_) => value.clone(),

@@ -59,7 +59,7 @@ fn simple(method: Method, path: &str, json: Option<serde_json::Value>) -> Upstre
     }
 }
 
-fn send(request: UpstreamRequest) -> HostResult<Map> {
+pub(super) fn send(request: UpstreamRequest) -> HostResult<Map> {
     let ctx = context::current()?;
     ctx.may_wait()?;
     let response = crate::adapter::block_on_http(|http| async move {
@@ -72,7 +72,7 @@ fn send(request: UpstreamRequest) -> HostResult<Map> {
     Ok(response_map(response))
 }
 
-fn parse_request(mut map: Map) -> HostResult<UpstreamRequest> {
+pub(super) fn parse_request(mut map: Map) -> HostResult<UpstreamRequest> {
     let text = |map: &mut Map, key: &str| -> HostResult<Option<String>> {
         match map.remove(key) {
             None => Ok(None),

@@ -4,6 +4,7 @@
 //! [`CallContext`](super::context::CallContext), so the host — not the script — enforces the
 //! tenant's allow-list, timeouts, retries, token caching and metrics.
 
+mod answers;
 mod html;
 mod http;
 mod index;
@@ -12,6 +13,7 @@ mod kv;
 mod locks;
 mod log;
 mod mapping;
+mod paging;
 mod phone;
 mod random;
 
@@ -22,6 +24,7 @@ pub use phone::parse_region;
 pub use scim::PatchHandle;
 
 pub fn register(engine: &mut rhai::Engine) {
+    answers::register(engine);
     html::register(engine);
     http::register(engine);
     index::register(engine);
@@ -30,6 +33,7 @@ pub fn register(engine: &mut rhai::Engine) {
     locks::register(engine);
     log::register(engine);
     mapping::register(engine);
+    paging::register(engine);
     phone::register(engine);
     random::register(engine);
     scim::register(engine);
@@ -50,6 +54,8 @@ pub const WAITING: &[&str] = &[
     "kv_remove",
     "kv_update",
     "lock_users",
+    "native_page",
+    "native_list",
 ];
 
 /// Shorthand for host functions' results.

@@ -92,6 +92,20 @@ pub fn repo_path(relative: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(relative)
 }
 
+/// The modules the bundled adapters import (`import "common" as common;`).
+const SHARED_MODULES: &[&str] = &["common.rhai"];
+
+/// Copies the bundled adapter `file` (e.g. `"meta-networks.rhai"`) into `folder`, with the
+/// modules the bundled adapters import, and answers the copy's path.
+pub fn copy_bundled_adapter(file: &str, folder: &Path) -> PathBuf {
+    for module in SHARED_MODULES {
+        std::fs::copy(repo_path(&format!("adapters/{module}")), folder.join(module)).unwrap();
+    }
+    let copy = folder.join(file);
+    std::fs::copy(repo_path(&format!("adapters/{file}")), &copy).unwrap();
+    copy
+}
+
 /// A suffix no earlier run used, for names in a shared store.
 pub fn rand_suffix() -> u64 {
     std::time::SystemTime::now()
