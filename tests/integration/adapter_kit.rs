@@ -346,3 +346,26 @@ async fn the_walk_through_adapter_passes_against_an_envelope_api() {
     assert_eq!(read["displayName"], "R&D");
     assert_eq!(read["members"][0]["value"], user["id"], "{read}");
 }
+
+/// The kit keeps every bundled adapter small: at most 150 code lines (not blank, not a
+/// comment), the bar a new application's adapter is held to.
+#[test]
+fn bundled_adapters_stay_within_150_code_lines() {
+    let folder = repo_path("adapters");
+    let mut counted = 0;
+    for entry in std::fs::read_dir(&folder).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "rhai") {
+            continue;
+        }
+        let code = std::fs::read_to_string(&path)
+            .unwrap()
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with("//"))
+            .count();
+        assert!(code <= 150, "{} has {code} code lines", path.display());
+        counted += 1;
+    }
+    assert!(counted >= 7, "only {counted} adapters found in {}", folder.display());
+}

@@ -7,7 +7,8 @@
 //! - `ok` / `failed`: the path of a flag that is `true` on success / on failure, for APIs
 //!   that answer failures with HTTP 200 (an envelope);
 //! - `data`: the path of the payload in a successful answer (the whole JSON by default);
-//! - `message`, `code`: the paths of the error's message and code;
+//! - `message`, `code`: the paths of the error's message (a list of paths: the first one
+//!   there) and code;
 //! - `codes`: error code → SCIM status (`#{ duplicate: 409, not_found: 404 }`);
 //! - `unescape`: `true` decodes HTML character references in the payload and the message.
 //!
@@ -43,7 +44,7 @@ pub struct Answers {
     ok: Option<String>,
     failed: Option<String>,
     data: Option<String>,
-    message: Option<String>,
+    message: Vec<String>,
     code: Option<String>,
     codes: HashMap<String, u16>,
     unescape: bool,
@@ -85,7 +86,15 @@ impl Answers {
             ok: text("ok")?,
             failed: text("failed")?,
             data: text("data")?,
-            message: text("message")?,
+            message: match map.get("message") {
+                Some(paths) if paths.is_array() => paths
+                    .clone()
+                    .cast::<rhai::Array>()
+                    .into_iter()
+                    .map(|p| p.into_string().map_err(|_| "answers: `message` must be a path or a list of paths".into()))
+                    .collect::<HostResult<_>>()?,
+                _ => text("message")?.into_iter().collect(),
+            },
             code: text("code")?,
             codes,
             unescape: map.get("unescape").and_then(|v| v.as_bool().ok()).unwrap_or(false),
@@ -140,9 +149,9 @@ impl Answers {
         let json = field(resp, "json");
         let message = self
             .message
-            .as_ref()
+            .iter()
             .map(|path| at(&json, path))
-            .filter(|m| !m.is_unit())
+            .find(|m| !m.is_unit())
             .map(|m| if self.unescape { super::html::unescape(m) } else { m }.to_string());
         let target = &self.target;
         if matches!(http, 401 | 403) && status == 502 {
@@ -236,8 +245,9 @@ mod tests {
         assert_eq!(error_of(&plain, &resp(422, serde_json::json!({}))), (400, "invalidValue".into(), "Medius answered HTTP 422".into()));
         let (status, _, detail) = error_of(&plain, &resp(401, serde_json::json!({"Message": "bad token"})));
         assert_eq!((status, detail.as_str()), (502, "Medius refused the gateway's credentials (HTTP 401)"));
-        let failed_flag = answers(serde_json::json!({ "failed": "error", "message": "errorMsg" }));
+        let failed_flag = answers(serde_json::json!({ "failed": "error", "message": ["errorMsg", "msg"] }));
         assert_eq!(error_of(&failed_flag, &resp(200, serde_json::json!({"error": true, "errorMsg": "no"}))).2, "no");
+        assert_eq!(error_of(&failed_flag, &resp(400, serde_json::json!({"msg": "bad body"}))).2, "bad body");
         assert!(failed_flag.data(&resp(200, serde_json::json!({"error": false}))).is_ok());
     }
 

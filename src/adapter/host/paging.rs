@@ -4,7 +4,8 @@
 //!   `list_users`'s), as `#{ resources, total, next }` of native items;
 //! - `native_list(request, paging)`: every item, page after page (for a filter that finds
 //!   a few — never a whole directory on a request's path);
-//! - `page_of(items, query)`: the page of a list the API cannot page, read whole.
+//! - `page_of(items, query)`: the page of a list the API cannot page, read whole;
+//!   `page_of(items, query, |item| …)` converts the page's items only.
 //!
 //! `request` is what `http(...)` takes (a GET unless it says otherwise); `paging` describes
 //! the API once per adapter:
@@ -23,7 +24,7 @@
 
 use super::answers::{at, Answers};
 use super::HostResult;
-use rhai::{Array, Dynamic, Engine, Map, INT};
+use rhai::{Array, Dynamic, Engine, FnPtr, Map, NativeCallContext, INT};
 
 pub fn register(engine: &mut Engine) {
     engine.register_fn("native_page", |request: Map, query: Map, paging: Map| -> HostResult<Map> {
@@ -33,11 +34,30 @@ pub fn register(engine: &mut Engine) {
         Paging::parse(&paging)?.all(&request)
     });
     engine.register_fn("page_of", |items: Array, query: Map| -> HostResult<Map> {
-        let (start, count) = (int(&query, "start_index").max(1) as usize, int(&query, "count").max(0) as usize);
-        let total = items.len();
-        let resources: Array = items.into_iter().skip(start - 1).take(count).collect();
-        Ok(page(resources, Dynamic::from_int(total as INT), Dynamic::UNIT))
+        Ok(page_of(items, &query))
     });
+    engine.register_fn(
+        "page_of",
+        |call: NativeCallContext, items: Array, query: Map, convert: FnPtr| -> HostResult<Map> {
+            let mut page = page_of(items, &query);
+            let resources = page.remove("resources").map_or_else(Array::new, |r| r.cast::<Array>());
+            let converted: Array = resources
+                .into_iter()
+                .map(|item| convert.call_within_context(&call, (item,)))
+                .collect::<HostResult<_>>()?;
+            page.insert("resources".into(), converted.into());
+            Ok(page)
+        },
+    );
+}
+
+/// The page `query` asks for of `items`, the whole list.
+fn page_of(items: Array, query: &Map) -> Map {
+    let start = int(query, "start_index").max(1) as usize;
+    let count = int(query, "count").max(0) as usize;
+    let total = items.len();
+    let resources: Array = items.into_iter().skip(start - 1).take(count).collect();
+    page(resources, Dynamic::from_int(total as INT), Dynamic::UNIT)
 }
 
 enum Style {
