@@ -78,6 +78,40 @@ fn translate_config(dir: &std::path::Path, script: &str) -> std::path::PathBuf {
     config
 }
 
+/// `import` reads modules of the script's own folder and nothing else: a name that leaves
+/// it or a module that is not there fails `check`, naming the line; a module beside the
+/// script is found, and a call into it that would fail is reported at its line.
+#[test]
+fn check_reads_imports_from_the_scripts_folder_only() {
+    let dir = tempfile::tempdir().unwrap();
+    for (script, expected) in [
+        ("import \"../../etc/passwd\" as p;\nfn get_user(id) { p::f() }\n", "a module is named by a file of the adapter's folder"),
+        ("import \"fs\" as fs;\nfn get_user(id) { fs::read(id) }\n", "fs.rhai: cannot read the module imported as \"fs\""),
+    ] {
+        let config = translate_config(dir.path(), script);
+        let (ok, stderr) = check(&config, &[], &[]);
+        assert!(!ok, "{script}");
+        assert!(stderr.contains(expected), "{stderr}");
+    }
+    std::fs::write(dir.path().join("helpers.rhai"), "fn path(id) { `/users/${url_encode(id)}` }\n").unwrap();
+    let config = translate_config(
+        dir.path(),
+        "import \"helpers\" as helpers;\nfn get_user(id) { http_get(helpers::path(id)).json }\n",
+    );
+    let (ok, stderr) = check(&config, &[], &[]);
+    assert!(ok, "{stderr}");
+    let config = translate_config(
+        dir.path(),
+        "import \"helpers\" as helpers;\nfn get_user(id) {\n  http_get(helpers::path(id, 2)).json\n}\n",
+    );
+    let (ok, stderr) = check(&config, &[], &[]);
+    assert!(!ok);
+    assert!(
+        stderr.contains("adapter.rhai:3:") && stderr.contains("`helpers::path` is given 2 argument(s); it takes 1"),
+        "{stderr}"
+    );
+}
+
 /// Calls that would fail only when a request reaches them are found by `check`: a
 /// misspelt function and a host function given the wrong number of arguments, each with
 /// its file and line; so is what Entra will ask that the script does not implement.
