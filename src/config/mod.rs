@@ -251,6 +251,29 @@ pub struct TenantConfig {
     /// target cannot filter on (and counts it cannot give).
     #[serde(default)]
     pub index: Option<IndexConfig>,
+    /// Attributes the target cannot store, kept by the gateway.
+    #[serde(default, skip_serializing_if = "KeepConfig::is_empty")]
+    pub keep: KeepConfig,
+}
+
+/// `[tenants.keep]`: attributes of users and groups that the target cannot store (Entra's
+/// `externalId` above all), which the gateway keeps instead: stored on every write, put into
+/// every answer, matched by filters.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeepConfig {
+    /// Attribute paths of users (`externalId`, `urn:…:enterprise:2.0:User:employeeNumber`).
+    #[serde(default)]
+    pub users: Vec<String>,
+    /// Attribute paths of groups (`externalId`).
+    #[serde(default)]
+    pub groups: Vec<String>,
+}
+
+impl KeepConfig {
+    pub fn is_empty(&self) -> bool {
+        self.users.is_empty() && self.groups.is_empty()
+    }
 }
 
 /// `[tenants.index]`: which attributes of which resources the gateway indexes, and how fresh

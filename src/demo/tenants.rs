@@ -4,7 +4,7 @@
 use super::write_secret;
 use crate::auth::generate_token;
 use crate::config::{
-    CustomSchemaConfig, IndexConfig, Mode, SecretRef, TenantAuth, TenantConfig, TenantSchema,
+    CustomSchemaConfig, IndexConfig, KeepConfig, Mode, SecretRef, TenantAuth, TenantConfig, TenantSchema,
     TokenEncoding, UpstreamAuth, UpstreamConfig,
 };
 use anyhow::Context;
@@ -46,6 +46,7 @@ struct Spec<'a> {
     settings: toml::Table,
     schema: TenantSchema,
     index: Option<IndexConfig>,
+    keep: KeepConfig,
 }
 
 /// Writes the modules the bundled adapters import into the demo's adapters folder.
@@ -84,6 +85,7 @@ fn tenant(
         limits: Default::default(),
         schema: spec.schema,
         index: spec.index,
+        keep: spec.keep,
     };
     let line = json!({
         "tenant": spec.name,
@@ -188,6 +190,7 @@ pub(super) fn meta_networks(
                 ..TenantSchema::default()
             },
             index: index(&[], Some(&[]), None),
+            keep: KeepConfig::default(),
         },
     )
 }
@@ -228,6 +231,7 @@ pub(super) fn meta_networks_scim(
             settings: settings(&[("default_region", "US"), ("idp_id", idp_id)]),
             schema: TenantSchema::default(),
             index: None,
+            keep: KeepConfig::default(),
         },
     )
 }
@@ -282,6 +286,7 @@ pub(super) fn mediusflow(
                 ..TenantSchema::default()
             },
             index: index(&["externalId", "emails.value"], None, None),
+            keep: KeepConfig::default(),
         },
     )
 }
@@ -316,6 +321,7 @@ pub(super) fn maptician(
                 ..TenantSchema::default()
             },
             index: index(&["userName", "externalId", "emails.value"], None, None),
+            keep: KeepConfig::default(),
         },
     )
 }
@@ -349,6 +355,7 @@ pub(super) fn rhombus(
                 ..TenantSchema::default()
             },
             index: index(&["userName"], None, Some(50_000)),
+            keep: KeepConfig::default(),
         },
     )
 }
@@ -389,6 +396,10 @@ pub(super) fn mx3(
                 settings: toml::Table::new(),
                 schema: TenantSchema::default(),
                 index: index(&["userName", "externalId"], None, Some(50_000)),
+                keep: KeepConfig {
+                    groups: vec!["externalId".into()],
+                    ..KeepConfig::default()
+                },
             },
         )?;
         demo.line["testbed_credentials"] = json!({ "api_key": key });

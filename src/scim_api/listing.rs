@@ -1,5 +1,6 @@
-//! `GET /Users`, `GET /Groups` and `.search`: a filter answered from the tenant's directory
-//! index when it names an indexed attribute, otherwise by the adapter's list function —
+//! `GET /Users`, `GET /Groups` and `.search`: a filter answered from what the gateway keeps
+//! when it names a kept attribute, from the tenant's directory index when it names an
+//! indexed one, otherwise by the adapter's list function —
 //! whose page, when it cuts one natively, the gateway takes as it is (with native cursors
 //! kept for the next page), never holding a whole directory to cut it.
 
@@ -22,7 +23,11 @@ const IN_MEMORY_AT_MOST: usize = 10_000;
 impl Resources<'_> {
     pub async fn list(&self, query: ListQuery) -> Result<ScimResponse, Failure> {
         let count = self.page_size(&query);
-        if let Some(found) = self.list_from_index(&query).await? {
+        let found = match self.list_from_kept(&query).await? {
+            Some(found) => Some(found),
+            None => self.list_from_index(&query).await?,
+        };
+        if let Some(found) = found {
             let total = found.len() as u64;
             let cut = page(found, query.start_index, Some(count));
             return Ok(self.answer(cut, total, &query, count));
@@ -54,7 +59,7 @@ impl Resources<'_> {
                 }
                 // The adapter may push the filter down loosely (or not at all): the gateway
                 // checks every resource against the whole filter, so the answer is exact.
-                let matching = self.matching(items, &query)?;
+                let matching = self.matching(items, &query).await?;
                 let total = matching.len() as u64;
                 let cut = page(matching, query.start_index, Some(count));
                 Ok(self.answer(cut, total, &query, count))
@@ -65,7 +70,7 @@ impl Resources<'_> {
                 next,
             } => {
                 let returned = resources.len();
-                let mut found = self.matching(resources, &query)?;
+                let mut found = self.matching(resources, &query).await?;
                 found.truncate(count);
                 let total = match total {
                     Some(total) => total,
@@ -93,16 +98,16 @@ impl Resources<'_> {
         query.capped_count(self.call.tenant.capabilities.filter_max_results)
     }
 
-    /// Every resource of `items` (as the adapter answered them) the whole filter matches.
-    fn matching(&self, items: Vec<Value>, query: &ListQuery) -> Result<Vec<Value>, Failure> {
-        let mut matching = Vec::with_capacity(items.len());
-        for item in items {
-            let resource = self.shape(item)?;
-            if query.filter.as_ref().is_none_or(|f| f.matches(&resource)) {
-                matching.push(resource);
-            }
-        }
-        Ok(matching)
+    /// Every resource of `items` (as the adapter answered them, with what the gateway keeps
+    /// of them) the whole filter matches.
+    async fn matching(&self, items: Vec<Value>, query: &ListQuery) -> Result<Vec<Value>, Failure> {
+        let mut resources = items
+            .into_iter()
+            .map(|item| self.shape(item))
+            .collect::<Result<Vec<_>, _>>()?;
+        self.put_kept(&mut resources).await?;
+        resources.retain(|resource| query.filter.as_ref().is_none_or(|f| f.matches(resource)));
+        Ok(resources)
     }
 
     fn answer(

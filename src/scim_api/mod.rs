@@ -2,6 +2,7 @@
 
 mod discovery;
 mod endpoint;
+mod kept;
 mod listing;
 mod message;
 mod resources;

@@ -72,7 +72,9 @@ impl Resources<'_> {
         if found.is_null() {
             return Ok(None);
         }
-        self.shape(found).map(Some)
+        let mut resource = self.shape(found)?;
+        self.put_kept(std::slice::from_mut(&mut resource)).await?;
+        Ok(Some(resource))
     }
 
     pub async fn create(&self) -> Result<ScimResponse, Failure> {
@@ -85,7 +87,8 @@ impl Resources<'_> {
         keys.extend(user_keys(&member_ids(&resource)));
         self.lock(&keys).await?;
         let members = member_ids(&resource);
-        let created = if self.kind == ResourceKind::Group
+        let kept = self.kept_in(&resource);
+        let mut created = if self.kind == ResourceKind::Group
             && !members.is_empty()
             && self.call.defines("add_members", 2)
         {
@@ -101,6 +104,8 @@ impl Resources<'_> {
                 .await?;
             self.shape(created)?
         };
+        self.keep(created["id"].as_str().unwrap_or_default(), &kept).await?;
+        self.put_kept(std::slice::from_mut(&mut created)).await?;
         self.indexed(&created).await;
         self.counted(1).await;
         let location = created
@@ -241,11 +246,13 @@ impl Resources<'_> {
                 vec![id.into(), crate::adapter::json_to_dynamic(&resource)],
             )
             .await?;
-        let replaced = if replaced.is_null() {
+        self.keep(id, &self.kept_in(&resource)).await?;
+        let mut replaced = if replaced.is_null() {
             self.fetch(id).await?
         } else {
             self.shape(replaced)?
         };
+        self.put_kept(std::slice::from_mut(&mut replaced)).await?;
         self.indexed(&replaced).await;
         Ok(ScimResponse::ok(replaced))
     }
@@ -256,6 +263,7 @@ impl Resources<'_> {
         // `scim_error(404, …)`, never a last expression that happens to be `false`.
         self.invoke(&self.function("delete"), vec![id.into()])
             .await?;
+        self.forget_kept(id).await;
         directory::forget(&self.call.gateway.store, self.call.tenant, self.kind, id).await;
         self.counted(-1).await;
         Ok(ScimResponse::no_content())
@@ -293,6 +301,7 @@ impl Resources<'_> {
             }));
         }
         self.lock(&keys).await?;
+        let kept = self.kept_after(id, &ops).await?;
         let members_separately = self.kind == ResourceKind::Group
             && self.call.defines("add_members", 2)
             && self.call.defines("remove_members", 2);
@@ -321,7 +330,11 @@ impl Resources<'_> {
             // The answer (users), or what the index must now hold (a renamed group).
             patched = self.fetch_if_exists(id).await?;
         }
-        if let Some(resource) = &patched {
+        if let Some(values) = &kept {
+            self.keep(id, values).await?;
+        }
+        if let Some(resource) = &mut patched {
+            self.put_kept(std::slice::from_mut(resource)).await?;
             self.indexed(resource).await;
         }
         match (self.kind, patched) {

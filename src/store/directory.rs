@@ -46,7 +46,7 @@ pub fn now_ms() -> i64 {
 
 /// Replaces the rows of the resources named in `ids` with `rows` (JSON arrays), in one
 /// transaction on either database.
-async fn replace_rows<DB>(
+pub(super) async fn replace_rows<DB>(
     pool: &sqlx::Pool<DB>,
     statements: [&str; 2],
     tenant: &str,

@@ -34,9 +34,11 @@ macro_rules! fetch {
 }
 
 mod directory;
+mod kept;
 mod log_entry;
 
 pub use directory::{now_ms, IndexEntry, SyncState};
+pub use kept::KeptValue;
 pub use log_entry::{format_time, now, Entry, TargetCall};
 
 /// What `scimitar log` asks for; `None` matches everything.

@@ -2,12 +2,12 @@
 //! covers, their indexed attributes, and how an equality filter or a resource maps onto its
 //! rows. The rows themselves live in the store; `crate::directory` keeps them current.
 
+use super::attribute::KeyedAttribute;
 use crate::config::IndexConfig;
 use crate::store::IndexEntry;
 use anyhow::{bail, Context};
-use scimitar_scim::filter::{AttrPath, Filter};
-use scimitar_scim::schema::{attribute, ResourceKind};
-use scimitar_scim::urn;
+use scimitar_scim::filter::Filter;
+use scimitar_scim::schema::ResourceKind;
 use serde_json::Value;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
@@ -38,18 +38,10 @@ pub struct PassProgress {
 #[derive(Debug)]
 pub struct IndexedKind {
     pub kind: ResourceKind,
-    attributes: Vec<IndexedAttribute>,
+    attributes: Vec<KeyedAttribute>,
     progress: Mutex<Option<PassProgress>>,
     /// A request waits for the pass under way: it stops pacing itself.
     hurry: AtomicBool,
-}
-
-#[derive(Debug)]
-struct IndexedAttribute {
-    /// As configured; the `attribute` column of its rows.
-    name: String,
-    path: AttrPath,
-    case_exact: bool,
 }
 
 impl DirectoryIndex {
@@ -64,7 +56,7 @@ impl DirectoryIndex {
             };
             let attributes = attributes
                 .iter()
-                .map(|name| IndexedAttribute::parse(kind, name))
+                .map(|name| KeyedAttribute::parse(kind, name))
                 .collect::<anyhow::Result<_>>()
                 .with_context(|| {
                     format!(
@@ -100,70 +92,18 @@ impl DirectoryIndex {
     }
 }
 
-impl IndexedAttribute {
-    fn parse(kind: ResourceKind, name: &str) -> anyhow::Result<Self> {
-        let mut path = AttrPath::parse(name)
-            .map_err(|e| anyhow::anyhow!("{name:?} is not an attribute path: {}", e.detail))?;
-        path.urn = path
-            .urn
-            .map(|u| urn::canonicalize(&u))
-            .filter(|u| !urn::is_core(u));
-        let def = attribute(kind, path.urn.as_deref(), &path.attr);
-        let def = match (&path.sub_attr, def) {
-            (Some(sub), Some(def)) => def.sub(sub),
-            (None, def) => def,
-            (Some(_), None) => None,
-        };
-        Ok(Self {
-            name: name.to_string(),
-            case_exact: def.is_some_and(|d| d.case_exact),
-            path,
-        })
-    }
-
-    fn names(&self, path: &AttrPath) -> bool {
-        let urn = path
-            .urn
-            .as_deref()
-            .map(urn::canonicalize)
-            .filter(|u| !urn::is_core(u));
-        urn.as_deref().map(str::to_ascii_lowercase)
-            == self.path.urn.as_deref().map(str::to_ascii_lowercase)
-            && path.attr.eq_ignore_ascii_case(&self.path.attr)
-            && match (&path.sub_attr, &self.path.sub_attr) {
-                (Some(a), Some(b)) => a.eq_ignore_ascii_case(b),
-                (None, None) => true,
-                _ => false,
-            }
-    }
-
-    /// The value as compared.
-    fn key(&self, value: &str) -> String {
-        if self.case_exact {
-            value.to_string()
-        } else {
-            value.to_lowercase()
-        }
-    }
-}
-
 impl IndexedKind {
     /// The indexed attribute an equality of `filter` names, and its value as compared: the
     /// index can answer the filter (each candidate is then checked against all of it).
     pub fn lookup_key(&self, filter: &Filter) -> Option<(&str, String)> {
-        filter.equalities().into_iter().find_map(|(path, value)| {
-            let attribute = self.attributes.iter().find(|a| a.names(&path))?;
-            Some((attribute.name.as_str(), attribute.key(value.as_str()?)))
-        })
+        KeyedAttribute::lookup_key(&self.attributes, filter)
     }
 
     /// The rows the index holds for `resource` (a SCIM resource as the adapter answers it).
     pub fn entries(&self, resource: &Value) -> Vec<IndexEntry> {
         let mut entries = Vec::new();
         for attribute in &self.attributes {
-            let found =
-                scimitar_scim::values_at(resource, &attribute.path.to_string()).unwrap_or_default();
-            for value in found.iter().filter_map(Value::as_str) {
+            for value in attribute.values(resource).iter().filter_map(Value::as_str) {
                 let entry = IndexEntry {
                     attribute: attribute.name.clone(),
                     key: attribute.key(value),

@@ -1,13 +1,17 @@
 //! Tenants: each one a route, its tokens, its adapter and its upstream, built from config.
 
+mod attribute;
 mod capabilities;
 mod cursors;
 mod index;
+mod kept;
 mod limits;
 mod route;
 
 pub use cursors::Cursors;
+pub use attribute::KeyedAttribute;
 pub use index::{DirectoryIndex, IndexedKind, PassProgress};
+pub use kept::KeptAttributes;
 pub use limits::Protection;
 
 pub use route::{RouteMatch, RouteTemplate};
@@ -70,6 +74,8 @@ pub struct Tenant {
     pub capabilities: Capabilities,
     /// The gateway's index of the target's directory, when the tenant keeps one.
     pub index: Option<DirectoryIndex>,
+    /// The attributes the gateway keeps for the target (`[tenants.keep]`).
+    pub keep: KeptAttributes,
     /// Native paging cursors of clients paging on.
     pub cursors: Cursors,
     /// The section it was built from, to tell on a reload what changed.
@@ -174,6 +180,10 @@ impl Tenant {
             .as_ref()
             .map(DirectoryIndex::build)
             .transpose()?;
+        if config.mode == Mode::Proxy && !config.keep.is_empty() {
+            anyhow::bail!("keep: a proxy tenant's target answers for every attribute itself");
+        }
+        let keep = KeptAttributes::build(&config.keep).context("keep")?;
         Ok(Arc::new(Self {
             name: config.name.clone(),
             target: config.target.clone(),
@@ -189,6 +199,7 @@ impl Tenant {
             script_share,
             capabilities,
             index,
+            keep,
             cursors: Cursors::default(),
             config: config.clone(),
         }))

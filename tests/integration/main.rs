@@ -11,6 +11,7 @@ mod cli;
 mod entra_validator;
 mod graceful_shutdown;
 mod integrity;
+mod kept_attributes;
 mod listener_tls;
 mod live_reload;
 mod maptician_translate;

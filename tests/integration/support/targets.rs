@@ -487,7 +487,7 @@ pub async fn mx3_tenant(
         script: repo_path("adapters/mx3.rhai"),
         token: token.to_string(),
         upstream_toml: api_key_upstream(&testbed, "Authorization", "Token ", secrets.toml("key")),
-        settings_toml: mx3_index_toml(),
+        settings_toml: mx3_tables(),
     };
     (testbed, secrets, spec)
 }
@@ -561,7 +561,7 @@ pub async fn mx3_setup() -> Mx3Setup {
             script: repo_path("adapters/mx3.rhai"),
             token: new_token().0,
             upstream_toml: api_key_upstream(&testbed, "Authorization", "Token ", secrets.toml(key)),
-            settings_toml: mx3_index_toml(),
+            settings_toml: mx3_tables(),
         })
         .collect();
     let other_token = specs[1].token.clone();
@@ -575,8 +575,11 @@ pub fn index_toml(body: &str) -> String {
     format!("\n[tenants.index]\n{body}\n")
 }
 
-pub fn mx3_index_toml() -> String {
-    index_toml("users = [\"userName\", \"externalId\"]\npage_size = 50000")
+/// What `adapters/mx3.toml` gives each MX3 tenant: its index, and the groups' externalId
+/// kept by the gateway (MX3 has no groups).
+pub fn mx3_tables() -> String {
+    let index = index_toml("users = [\"userName\", \"externalId\"]\npage_size = 50000");
+    format!("{index}\n[tenants.keep]\ngroups = [\"externalId\"]\n")
 }
 
 /// Meta Networks' own SCIM endpoint behind a proxy-mode tenant at `/meta-scim`, with the
