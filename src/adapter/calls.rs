@@ -58,8 +58,12 @@ pub fn each_call(ast: &AST, mut visit: impl FnMut(Call<'_>)) {
                 if call.op_token.is_none() =>
             {
                 let module = call.is_qualified().then(|| {
-                    let path: Vec<&str> =
-                        call.namespace.path.iter().map(|i| i.name.as_str()).collect();
+                    let path: Vec<&str> = call
+                        .namespace
+                        .path
+                        .iter()
+                        .map(|i| i.name.as_str())
+                        .collect();
                     path.join("::")
                 });
                 visit(Call {
@@ -136,7 +140,10 @@ pub fn imports(ast: &AST) -> Vec<Import> {
 /// The module `ast` embeds for `import "name"`.
 pub fn embedded(ast: &AST, name: &str) -> Option<std::sync::Arc<rhai::Module>> {
     let modules = ast.resolver()?;
-    modules.iter().find(|(path, _)| *path == name).map(|(_, module)| module.clone())
+    modules
+        .iter()
+        .find(|(path, _)| *path == name)
+        .map(|(_, module)| module.clone())
 }
 
 impl Defined {
@@ -151,13 +158,14 @@ impl Defined {
         }
         let mut script = Arities::new();
         for f in ast.iter_functions() {
-            script.entry(f.name.to_string()).or_default().insert(f.params.len());
+            script
+                .entry(f.name.to_string())
+                .or_default()
+                .insert(f.params.len());
         }
         let mut modules: HashMap<String, Arities> = HashMap::new();
         for import in imports(ast) {
-            let module = import
-                .name
-                .and_then(|name| embedded(ast, &name));
+            let module = import.name.and_then(|name| embedded(ast, &name));
             let functions = modules.entry(import.alias).or_default();
             for (_, access, name, arity, _) in module.iter().flat_map(|m| m.iter_script_fn_info()) {
                 if access == rhai::FnAccess::Public {
@@ -165,7 +173,11 @@ impl Defined {
                 }
             }
         }
-        Self { host, script, modules }
+        Self {
+            host,
+            script,
+            modules,
+        }
     }
 
     /// Whether `call` reaches a function; `None` when no function has its name at all.

@@ -65,7 +65,11 @@ impl Adapter {
         let (ast, modules) =
             modules::resolving_in(folder_of(path), || modules::compile(engine, path, source));
         let ast = ast.map_err(anyhow::Error::msg)?;
-        if let Some(statement) = ast.statements().iter().find(|s| !matches!(s, Stmt::Import(..))) {
+        if let Some(statement) = ast
+            .statements()
+            .iter()
+            .find(|s| !matches!(s, Stmt::Import(..)))
+        {
             let at = statement.position();
             anyhow::bail!(
                 "{}:{}:{}: a statement outside a function never runs; only `import` may stand \
@@ -114,7 +118,10 @@ impl<'e> ScriptCache<'e> {
     pub fn new(engine: &'e Engine, known: impl IntoIterator<Item = Arc<Adapter>>) -> Self {
         let mut compiled: std::collections::HashMap<_, Vec<_>> = Default::default();
         for adapter in known {
-            compiled.entry(adapter.source_hash).or_default().push(adapter);
+            compiled
+                .entry(adapter.source_hash)
+                .or_default()
+                .push(adapter);
         }
         Self { engine, compiled }
     }
@@ -125,7 +132,10 @@ impl<'e> ScriptCache<'e> {
         let source = read_script(path)?;
         let folder = folder_of(path);
         let same = self.compiled.entry(source_hash(&source)).or_default();
-        if let Some(adapter) = same.iter().find(|a| modules::unchanged_in(folder, &a.modules)) {
+        if let Some(adapter) = same
+            .iter()
+            .find(|a| modules::unchanged_in(folder, &a.modules))
+        {
             return Ok(adapter.clone());
         }
         let adapter = Arc::new(Adapter::compile_source(self.engine, path, &source)?);

@@ -88,8 +88,7 @@ impl ModuleResolver for FolderResolver {
         name: &str,
         position: Position,
     ) -> Result<SharedModule, Box<EvalAltResult>> {
-        let Some(folder) = RESOLVING.with(|r| r.borrow().as_ref().map(|r| r.folder.clone()))
-        else {
+        let Some(folder) = RESOLVING.with(|r| r.borrow().as_ref().map(|r| r.folder.clone())) else {
             return Err(EvalAltResult::ErrorModuleNotFound(name.into(), position).into());
         };
         let file = module_file(&folder, name).ok_or_else(|| {
@@ -107,7 +106,9 @@ impl ModuleResolver for FolderResolver {
             circle.then(|| chain.join(" → "))
         });
         let result = match circle {
-            Some(chain) => Err(located(format!("modules import each other in a circle: {chain}"))),
+            Some(chain) => Err(located(format!(
+                "modules import each other in a circle: {chain}"
+            ))),
             None => compile_module(engine, &file, name),
         };
         RESOLVING.with(|r| {
@@ -232,18 +233,28 @@ mod tests {
     fn call(engine: &Engine, adapter: &Adapter, function: &str, arg: i64) -> i64 {
         let options = CallFnOptions::new().eval_ast(true);
         engine
-            .call_fn_with_options::<Dynamic>(options, &mut Scope::new(), &adapter.ast, function, (arg,))
+            .call_fn_with_options::<Dynamic>(
+                options,
+                &mut Scope::new(),
+                &adapter.ast,
+                function,
+                (arg,),
+            )
             .expect("runs")
             .as_int()
             .expect("a number")
     }
 
-    const COMMON: &str = "fn twice(x) { x * 2 }\nfn fetch(id) { http_get(id) }\nprivate fn hidden() { 1 }\n";
+    const COMMON: &str =
+        "fn twice(x) { x * 2 }\nfn fetch(id) { http_get(id) }\nprivate fn hidden() { 1 }\n";
 
     #[test]
     fn a_function_reaches_a_module_of_its_folder() {
         let engine = engine::build(&Default::default());
-        let dir = folder(&[("common.rhai", COMMON), ("inner.rhai", "fn plus(x) { x + 1 }")]);
+        let dir = folder(&[
+            ("common.rhai", COMMON),
+            ("inner.rhai", "fn plus(x) { x + 1 }"),
+        ]);
         let adapter = compile(
             &engine,
             dir.path(),
@@ -262,11 +273,18 @@ mod tests {
     fn a_module_may_import_another_of_the_folder() {
         let engine = engine::build(&Default::default());
         let dir = folder(&[
-            ("outer.rhai", "import \"inner\" as inner;\nfn twice_plus(x) { inner::plus(x) * 2 }"),
+            (
+                "outer.rhai",
+                "import \"inner\" as inner;\nfn twice_plus(x) { inner::plus(x) * 2 }",
+            ),
             ("inner.rhai", "fn plus(x) { x + 1 }"),
         ]);
-        let adapter = compile(&engine, dir.path(), "import \"outer\" as outer;\nfn f(x) { outer::twice_plus(x) }")
-            .expect("compiles");
+        let adapter = compile(
+            &engine,
+            dir.path(),
+            "import \"outer\" as outer;\nfn f(x) { outer::twice_plus(x) }",
+        )
+        .expect("compiles");
         assert_eq!(call(&engine, &adapter, "f", 20), 42);
         assert_eq!(adapter.modules.len(), 2);
     }
@@ -282,20 +300,47 @@ mod tests {
         );
         let lines: Vec<&str> = error.lines().collect();
         assert_eq!(lines.len(), 3, "{error}");
-        assert!(lines[0].contains("adapter.rhai:3:") && lines[0].contains("`common::thrice` is not a public function"), "{error}");
-        assert!(lines[1].contains("`common::hidden` is not a public function"), "{error}");
-        assert!(lines[2].contains("`common::twice` is given 2 argument(s); it takes 1"), "{error}");
+        assert!(
+            lines[0].contains("adapter.rhai:3:")
+                && lines[0].contains("`common::thrice` is not a public function"),
+            "{error}"
+        );
+        assert!(
+            lines[1].contains("`common::hidden` is not a public function"),
+            "{error}"
+        );
+        assert!(
+            lines[2].contains("`common::twice` is given 2 argument(s); it takes 1"),
+            "{error}"
+        );
         let error = refused(&engine, dir.path(), "fn f(x) {\n  other::twice(x)\n}");
-        assert!(error.contains("adapter.rhai:2:") && error.contains("other"), "{error}");
+        assert!(
+            error.contains("adapter.rhai:2:") && error.contains("other"),
+            "{error}"
+        );
     }
 
     #[test]
     fn a_mistake_in_a_module_is_named_at_the_modules_line() {
         let engine = engine::build(&Default::default());
-        let dir = folder(&[("common.rhai", "fn f(x) {\n  misspelt(x)\n}"), ("broken.rhai", "fn f( {")]);
-        let error = refused(&engine, dir.path(), "import \"common\" as c;\nfn g(x) { c::f(x) }");
-        assert!(error.contains("common.rhai:2:3: `misspelt` is not a function"), "{error}");
-        let error = refused(&engine, dir.path(), "import \"broken\" as b;\nfn g(x) { b::f(x) }");
+        let dir = folder(&[
+            ("common.rhai", "fn f(x) {\n  misspelt(x)\n}"),
+            ("broken.rhai", "fn f( {"),
+        ]);
+        let error = refused(
+            &engine,
+            dir.path(),
+            "import \"common\" as c;\nfn g(x) { c::f(x) }",
+        );
+        assert!(
+            error.contains("common.rhai:2:3: `misspelt` is not a function"),
+            "{error}"
+        );
+        let error = refused(
+            &engine,
+            dir.path(),
+            "import \"broken\" as b;\nfn g(x) { b::f(x) }",
+        );
         assert!(error.contains("broken.rhai:1:"), "{error}");
     }
 
@@ -303,15 +348,36 @@ mod tests {
     fn no_import_reaches_beyond_the_folder() {
         let engine = engine::build(&Default::default());
         let dir = folder(&[]);
-        std::fs::write(dir.path().parent().unwrap().join("outside.rhai"), "fn f() { 1 }").ok();
+        std::fs::write(
+            dir.path().parent().unwrap().join("outside.rhai"),
+            "fn f() { 1 }",
+        )
+        .ok();
         for name in ["../outside", "/etc/passwd", "sub/x", "common.rhai", ""] {
-            let error = refused(&engine, dir.path(), &format!("import \"{name}\" as m;\nfn g() {{ m::f() }}"));
-            assert!(error.contains("a module is named by a file of the adapter's folder"), "{name}: {error}");
+            let error = refused(
+                &engine,
+                dir.path(),
+                &format!("import \"{name}\" as m;\nfn g() {{ m::f() }}"),
+            );
+            assert!(
+                error.contains("a module is named by a file of the adapter's folder"),
+                "{name}: {error}"
+            );
         }
-        let error = refused(&engine, dir.path(), "import \"missing\" as m;\nfn g() { m::f() }");
-        assert!(error.contains("missing.rhai: cannot read the module imported as \"missing\""), "{error}");
+        let error = refused(
+            &engine,
+            dir.path(),
+            "import \"missing\" as m;\nfn g() { m::f() }",
+        );
+        assert!(
+            error.contains("missing.rhai: cannot read the module imported as \"missing\""),
+            "{error}"
+        );
         let error = refused(&engine, dir.path(), "fn g(n) { import n as m; m::f() }");
-        assert!(error.contains("`import` names its module in quotes"), "{error}");
+        assert!(
+            error.contains("`import` names its module in quotes"),
+            "{error}"
+        );
     }
 
     #[test]
@@ -322,7 +388,10 @@ mod tests {
             ("b.rhai", "import \"a\" as a;\nfn g() { 2 }"),
         ]);
         let error = refused(&engine, dir.path(), "import \"a\" as a;\nfn h() { a::f() }");
-        assert!(error.contains("modules import each other in a circle: a → b → a"), "{error}");
+        assert!(
+            error.contains("modules import each other in a circle: a → b → a"),
+            "{error}"
+        );
     }
 
     #[test]
@@ -330,7 +399,10 @@ mod tests {
         let engine = engine::build(&Default::default());
         let dir = folder(&[]);
         let error = refused(&engine, dir.path(), "fn f() { 1 }\nlet base = \"/v1\";\n");
-        assert!(error.contains("adapter.rhai:2:1: a statement outside a function never runs"), "{error}");
+        assert!(
+            error.contains("adapter.rhai:2:1: a statement outside a function never runs"),
+            "{error}"
+        );
     }
 
     #[test]
@@ -338,7 +410,11 @@ mod tests {
         let engine = engine::build(&Default::default());
         let dir = folder(&[("common.rhai", COMMON), ("unused.rhai", "fn x() { 1 }")]);
         let path = dir.path().join("adapter.rhai");
-        std::fs::write(&path, "import \"common\" as common;\nfn f(x) { common::twice(x) }").unwrap();
+        std::fs::write(
+            &path,
+            "import \"common\" as common;\nfn f(x) { common::twice(x) }",
+        )
+        .unwrap();
         let mut cache = ScriptCache::new(&engine, []);
         let first = cache.get(&path).expect("compiles");
         std::fs::write(dir.path().join("unused.rhai"), "fn x() { 2 }").unwrap();
@@ -351,6 +427,9 @@ mod tests {
         let other = folder(&[("common.rhai", "fn twice(x) { x * 3 }")]);
         let elsewhere = other.path().join("adapter.rhai");
         std::fs::copy(&path, &elsewhere).unwrap();
-        assert!(std::sync::Arc::ptr_eq(&second, &cache.get(&elsewhere).unwrap()));
+        assert!(std::sync::Arc::ptr_eq(
+            &second,
+            &cache.get(&elsewhere).unwrap()
+        ));
     }
 }

@@ -30,14 +30,19 @@ pub fn in_place_functions(ast: &AST, waiting: &[&str]) -> HashSet<(String, usize
     };
     let mut module_in_place: HashSet<String> = HashSet::new();
     for import in super::calls::imports(ast) {
-        if let Some(module) = import.name.and_then(|name| super::calls::embedded(ast, &name)) {
+        if let Some(module) = import
+            .name
+            .and_then(|name| super::calls::embedded(ast, &name))
+        {
             let module = AST::new_from_module(module);
             for (name, _) in in_place_within(&module, &waits) {
                 module_in_place.insert(format!("{}::{name}", import.alias));
             }
         }
     }
-    in_place_within(ast, &|called| waits(called) && !module_in_place.contains(called))
+    in_place_within(ast, &|called| {
+        waits(called) && !module_in_place.contains(called)
+    })
 }
 
 /// The functions of `ast` that can run in place, where a call to a name waits if `waits`

@@ -4,8 +4,8 @@
 use super::write_secret;
 use crate::auth::generate_token;
 use crate::config::{
-    CustomSchemaConfig, IndexConfig, KeepConfig, Mode, SecretRef, TenantAuth, TenantConfig, TenantSchema,
-    TokenEncoding, UpstreamAuth, UpstreamConfig,
+    CustomSchemaConfig, IndexConfig, KeepConfig, Mode, SecretRef, TenantAuth, TenantConfig,
+    TenantSchema, TokenEncoding, UpstreamAuth, UpstreamConfig,
 };
 use anyhow::Context;
 use scimitar_testbeds::Testbed;
@@ -21,7 +21,8 @@ const MAPTICIAN_SCRIPT: &str = include_str!("../../adapters/maptician.rhai");
 const RHOMBUS_SCRIPT: &str = include_str!("../../adapters/rhombus.rhai");
 const MX3_SCRIPT: &str = include_str!("../../adapters/mx3.rhai");
 /// The modules the bundled adapters import.
-const SHARED_MODULES: &[(&str, &str)] = &[("common.rhai", include_str!("../../adapters/common.rhai"))];
+const SHARED_MODULES: &[(&str, &str)] =
+    &[("common.rhai", include_str!("../../adapters/common.rhai"))];
 
 const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 const MEDIUS: &str = "urn:ietf:params:scim:schemas:extension:medius:2.0:User";

@@ -32,7 +32,10 @@ impl Resources<'_> {
         self.kept_attributes()
             .iter()
             .filter_map(|attribute| {
-                let value = attribute.values(resource).into_iter().find(|v| !v.is_null())?;
+                let value = attribute
+                    .values(resource)
+                    .into_iter()
+                    .find(|v| !v.is_null())?;
                 Some(KeptValue {
                     attribute: attribute.name.clone(),
                     key: value.as_str().map(|text| attribute.key(text)),
@@ -188,9 +191,18 @@ mod tests {
 
     #[test]
     fn values_go_at_their_paths_and_replace_the_adapters() {
-        let mut user = json!({ "id": "1", "externalid": "adapter's", "name": { "givenName": "A" } });
-        set_at(&mut user, &AttrPath::parse("externalId").unwrap(), Some(json!("E1")));
-        set_at(&mut user, &AttrPath::parse("name.middleName").unwrap(), Some(json!("M")));
+        let mut user =
+            json!({ "id": "1", "externalid": "adapter's", "name": { "givenName": "A" } });
+        set_at(
+            &mut user,
+            &AttrPath::parse("externalId").unwrap(),
+            Some(json!("E1")),
+        );
+        set_at(
+            &mut user,
+            &AttrPath::parse("name.middleName").unwrap(),
+            Some(json!("M")),
+        );
         let enterprise = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
         let number = AttrPath::parse(&format!("{enterprise}:employeeNumber")).unwrap();
         set_at(&mut user, &number, Some(json!("42")));
@@ -203,6 +215,9 @@ mod tests {
         );
         set_at(&mut user, &AttrPath::parse("externalId").unwrap(), None);
         set_at(&mut user, &AttrPath::parse("nickName.x").unwrap(), None);
-        assert!(user.get("externalId").is_none() && user.get("nickName").is_none(), "{user}");
+        assert!(
+            user.get("externalId").is_none() && user.get("nickName").is_none(),
+            "{user}"
+        );
     }
 }

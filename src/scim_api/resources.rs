@@ -104,7 +104,8 @@ impl Resources<'_> {
                 .await?;
             self.shape(created)?
         };
-        self.keep(created["id"].as_str().unwrap_or_default(), &kept).await?;
+        self.keep(created["id"].as_str().unwrap_or_default(), &kept)
+            .await?;
         self.put_kept(std::slice::from_mut(&mut created)).await?;
         self.indexed(&created).await;
         self.counted(1).await;

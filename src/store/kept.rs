@@ -46,11 +46,20 @@ impl Store {
         let ids = serde_json::to_string(&[id])?;
         let rows: Vec<(&str, &str, String, Option<&str>)> = values
             .iter()
-            .map(|v| (id, v.attribute.as_str(), v.value.to_string(), v.key.as_deref()))
+            .map(|v| {
+                (
+                    id,
+                    v.attribute.as_str(),
+                    v.value.to_string(),
+                    v.key.as_deref(),
+                )
+            })
             .collect();
         let rows = serde_json::to_string(&rows)?;
         match self {
-            Store::Sqlite(pool) => replace_rows(pool, SQLITE_REPLACE, tenant, kind, ids, rows).await?,
+            Store::Sqlite(pool) => {
+                replace_rows(pool, SQLITE_REPLACE, tenant, kind, ids, rows).await?
+            }
             Store::Postgres(pool) => {
                 replace_rows(pool, POSTGRES_REPLACE, tenant, kind, ids, rows).await?
             }
@@ -77,7 +86,9 @@ impl Store {
         );
         let mut kept: HashMap<String, Vec<(String, Value)>> = HashMap::new();
         for (id, attribute, value) in rows {
-            kept.entry(id).or_default().push((attribute, serde_json::from_str(&value)?));
+            kept.entry(id)
+                .or_default()
+                .push((attribute, serde_json::from_str(&value)?));
         }
         Ok(kept)
     }
@@ -113,27 +124,77 @@ mod tests {
             value: json!(value),
             key: Some(value.to_string()),
         };
-        let number = KeptValue { attribute: "x:level".into(), value: json!(3), key: None };
-        store.kept_put(tenant, "User", "1", &[external("E1"), number.clone()]).await.unwrap();
-        store.kept_put(tenant, "User", "2", &[external("E2")]).await.unwrap();
-        store.kept_put(tenant, "Group", "1", &[external("E1")]).await.unwrap();
-        let kept = store.kept_get(tenant, "User", &["1", "2", "3"]).await.unwrap();
+        let number = KeptValue {
+            attribute: "x:level".into(),
+            value: json!(3),
+            key: None,
+        };
+        store
+            .kept_put(tenant, "User", "1", &[external("E1"), number.clone()])
+            .await
+            .unwrap();
+        store
+            .kept_put(tenant, "User", "2", &[external("E2")])
+            .await
+            .unwrap();
+        store
+            .kept_put(tenant, "Group", "1", &[external("E1")])
+            .await
+            .unwrap();
+        let kept = store
+            .kept_get(tenant, "User", &["1", "2", "3"])
+            .await
+            .unwrap();
         assert_eq!(
-            kept["1"].iter().find(|(a, _)| a == "x:level").map(|(_, v)| v.clone()),
+            kept["1"]
+                .iter()
+                .find(|(a, _)| a == "x:level")
+                .map(|(_, v)| v.clone()),
             Some(json!(3)),
             "{kept:?}"
         );
         assert_eq!(kept["2"], [("externalId".to_string(), json!("E2"))]);
         assert!(!kept.contains_key("3"));
-        assert_eq!(store.kept_find(tenant, "User", "externalId", "E1").await.unwrap(), ["1"]);
+        assert_eq!(
+            store
+                .kept_find(tenant, "User", "externalId", "E1")
+                .await
+                .unwrap(),
+            ["1"]
+        );
         // A resource's values are replaced whole; none forgets it.
-        store.kept_put(tenant, "User", "1", &[external("E9")]).await.unwrap();
-        assert!(store.kept_find(tenant, "User", "externalId", "E1").await.unwrap().is_empty());
-        assert_eq!(store.kept_get(tenant, "User", &["1"]).await.unwrap()["1"].len(), 1);
+        store
+            .kept_put(tenant, "User", "1", &[external("E9")])
+            .await
+            .unwrap();
+        assert!(store
+            .kept_find(tenant, "User", "externalId", "E1")
+            .await
+            .unwrap()
+            .is_empty());
+        assert_eq!(
+            store.kept_get(tenant, "User", &["1"]).await.unwrap()["1"].len(),
+            1
+        );
         store.kept_put(tenant, "User", "1", &[]).await.unwrap();
-        assert!(store.kept_get(tenant, "User", &["1"]).await.unwrap().is_empty());
-        assert_eq!(store.kept_find(tenant, "Group", "externalId", "E1").await.unwrap(), ["1"], "kinds are apart");
-        assert!(store.kept_find(&format!("{tenant}-other"), "User", "externalId", "E2").await.unwrap().is_empty());
+        assert!(store
+            .kept_get(tenant, "User", &["1"])
+            .await
+            .unwrap()
+            .is_empty());
+        assert_eq!(
+            store
+                .kept_find(tenant, "Group", "externalId", "E1")
+                .await
+                .unwrap(),
+            ["1"],
+            "kinds are apart"
+        );
+        assert!(store
+            .kept_find(&format!("{tenant}-other"), "User", "externalId", "E2")
+            .await
+            .unwrap()
+            .is_empty());
     }
 
     #[tokio::test]
@@ -147,8 +208,14 @@ mod tests {
     async fn postgres_kept_round_trip() {
         let url = std::env::var("SCIMITAR_TEST_POSTGRES")
             .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-        let store = Store::open(&url.parse().unwrap()).await.expect("PostgreSQL must be reachable");
-        let tenant = format!("kept-test-{}-{:?}", std::process::id(), std::time::Instant::now());
+        let store = Store::open(&url.parse().unwrap())
+            .await
+            .expect("PostgreSQL must be reachable");
+        let tenant = format!(
+            "kept-test-{}-{:?}",
+            std::process::id(),
+            std::time::Instant::now()
+        );
         round_trip(&store, &tenant).await;
     }
 }

@@ -27,10 +27,12 @@ impl KeptAttributes {
                 let attribute = KeyedAttribute::parse(kind, name)
                     .map_err(|e| anyhow::anyhow!("{plural}: {e}"))?;
                 let path = &attribute.path;
-                if path.urn.is_none() && NOT_KEPT.iter().any(|n| n.eq_ignore_ascii_case(&path.attr)) {
+                if path.urn.is_none() && NOT_KEPT.iter().any(|n| n.eq_ignore_ascii_case(&path.attr))
+                {
                     bail!("{plural}: {name:?} is the gateway's or the target's to say, not one to keep");
                 }
-                let parent = scimitar_scim::schema::attribute(kind, path.urn.as_deref(), &path.attr);
+                let parent =
+                    scimitar_scim::schema::attribute(kind, path.urn.as_deref(), &path.attr);
                 if parent.is_some_and(|p| p.multi_valued) {
                     bail!("{plural}: {name:?} has several values; only a single-valued attribute is kept");
                 }
@@ -91,7 +93,9 @@ mod tests {
             let error = keep(&[name]).expect_err(name).to_string();
             assert!(error.contains(why), "{name}: {error}");
         }
-        let error = keep(&["externalId", "externalid"]).expect_err("twice").to_string();
+        let error = keep(&["externalId", "externalid"])
+            .expect_err("twice")
+            .to_string();
         assert!(error.contains("listed twice"), "{error}");
     }
 }

@@ -8,8 +8,8 @@ mod kept;
 mod limits;
 mod route;
 
-pub use cursors::Cursors;
 pub use attribute::KeyedAttribute;
+pub use cursors::Cursors;
 pub use index::{DirectoryIndex, IndexedKind, PassProgress};
 pub use kept::KeptAttributes;
 pub use limits::Protection;

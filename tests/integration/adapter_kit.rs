@@ -367,5 +367,9 @@ fn bundled_adapters_stay_within_150_code_lines() {
         assert!(code <= 150, "{} has {code} code lines", path.display());
         counted += 1;
     }
-    assert!(counted >= 7, "only {counted} adapters found in {}", folder.display());
+    assert!(
+        counted >= 7,
+        "only {counted} adapters found in {}",
+        folder.display()
+    );
 }

@@ -85,15 +85,25 @@ fn translate_config(dir: &std::path::Path, script: &str) -> std::path::PathBuf {
 fn check_reads_imports_from_the_scripts_folder_only() {
     let dir = tempfile::tempdir().unwrap();
     for (script, expected) in [
-        ("import \"../../etc/passwd\" as p;\nfn get_user(id) { p::f() }\n", "a module is named by a file of the adapter's folder"),
-        ("import \"fs\" as fs;\nfn get_user(id) { fs::read(id) }\n", "fs.rhai: cannot read the module imported as \"fs\""),
+        (
+            "import \"../../etc/passwd\" as p;\nfn get_user(id) { p::f() }\n",
+            "a module is named by a file of the adapter's folder",
+        ),
+        (
+            "import \"fs\" as fs;\nfn get_user(id) { fs::read(id) }\n",
+            "fs.rhai: cannot read the module imported as \"fs\"",
+        ),
     ] {
         let config = translate_config(dir.path(), script);
         let (ok, stderr) = check(&config, &[], &[]);
         assert!(!ok, "{script}");
         assert!(stderr.contains(expected), "{stderr}");
     }
-    std::fs::write(dir.path().join("helpers.rhai"), "fn path(id) { `/users/${url_encode(id)}` }\n").unwrap();
+    std::fs::write(
+        dir.path().join("helpers.rhai"),
+        "fn path(id) { `/users/${url_encode(id)}` }\n",
+    )
+    .unwrap();
     let config = translate_config(
         dir.path(),
         "import \"helpers\" as helpers;\nfn get_user(id) { http_get(helpers::path(id)).json }\n",
@@ -107,7 +117,8 @@ fn check_reads_imports_from_the_scripts_folder_only() {
     let (ok, stderr) = check(&config, &[], &[]);
     assert!(!ok);
     assert!(
-        stderr.contains("adapter.rhai:3:") && stderr.contains("`helpers::path` is given 2 argument(s); it takes 1"),
+        stderr.contains("adapter.rhai:3:")
+            && stderr.contains("`helpers::path` is given 2 argument(s); it takes 1"),
         "{stderr}"
     );
 }

@@ -43,7 +43,10 @@ async fn a_users_external_id_is_kept_answered_matched_and_forgotten() {
     assert_eq!(status, 201, "{created}");
     assert_eq!(created["externalId"], "ana");
     let id = created["id"].as_str().unwrap().to_string();
-    let native = meta.native_user("ana@contoso.com").await.expect("created natively");
+    let native = meta
+        .native_user("ana@contoso.com")
+        .await
+        .expect("created natively");
     assert!(
         !native.to_string().contains("\"ana\""),
         "the target never sees what the gateway keeps: {native}"
@@ -51,26 +54,49 @@ async fn a_users_external_id_is_kept_answered_matched_and_forgotten() {
 
     let (_, read) = meta.get(&format!("/Users/{id}")).await;
     assert_eq!(read["externalId"], "ana");
-    assert_eq!(found(&meta, "Users", r#"externalId eq "ana""#).await, [id.as_str()]);
-    // externalId is case-exact (RFC 7643): another case is another value.
-    assert!(found(&meta, "Users", r#"externalId eq "ANA""#).await.is_empty());
-    assert!(found(&meta, "Users", r#"externalId eq "nobody""#).await.is_empty());
     assert_eq!(
-        found(&meta, "Users", r#"externalId eq "ana" and userName eq "ana@contoso.com""#).await,
+        found(&meta, "Users", r#"externalId eq "ana""#).await,
+        [id.as_str()]
+    );
+    // externalId is case-exact (RFC 7643): another case is another value.
+    assert!(found(&meta, "Users", r#"externalId eq "ANA""#)
+        .await
+        .is_empty());
+    assert!(found(&meta, "Users", r#"externalId eq "nobody""#)
+        .await
+        .is_empty());
+    assert_eq!(
+        found(
+            &meta,
+            "Users",
+            r#"externalId eq "ana" and userName eq "ana@contoso.com""#
+        )
+        .await,
         [id.as_str()]
     );
 
     let (status, patched) = meta
-        .patch(&format!("/Users/{id}"), replace("externalId", json!("ana-2")))
+        .patch(
+            &format!("/Users/{id}"),
+            replace("externalId", json!("ana-2")),
+        )
         .await;
     assert_eq!(status, 200, "{patched}");
     assert_eq!(patched["externalId"], "ana-2");
-    assert!(found(&meta, "Users", r#"externalId eq "ana""#).await.is_empty());
-    assert_eq!(found(&meta, "Users", r#"externalId eq "ana-2""#).await, [id.as_str()]);
+    assert!(found(&meta, "Users", r#"externalId eq "ana""#)
+        .await
+        .is_empty());
+    assert_eq!(
+        found(&meta, "Users", r#"externalId eq "ana-2""#).await,
+        [id.as_str()]
+    );
 
     // A PATCH of other attributes keeps it.
     let (status, patched) = meta
-        .patch(&format!("/Users/{id}"), replace("displayName", json!("Ana A. Ash")))
+        .patch(
+            &format!("/Users/{id}"),
+            replace("displayName", json!("Ana A. Ash")),
+        )
         .await;
     assert_eq!(status, 200, "{patched}");
     assert_eq!(patched["externalId"], "ana-2");
@@ -81,20 +107,32 @@ async fn a_users_external_id_is_kept_answered_matched_and_forgotten() {
     let (status, replaced) = meta.put(&format!("/Users/{id}"), user).await;
     assert_eq!(status, 200, "{replaced}");
     assert!(replaced.get("externalId").is_none(), "{replaced}");
-    assert!(found(&meta, "Users", r#"externalId eq "ana-2""#).await.is_empty());
+    assert!(found(&meta, "Users", r#"externalId eq "ana-2""#)
+        .await
+        .is_empty());
 
     let (status, _) = meta
-        .patch(&format!("/Users/{id}"), patch_op(json!([{ "op": "Add", "path": "externalId", "value": "ana-3" }])))
+        .patch(
+            &format!("/Users/{id}"),
+            patch_op(json!([{ "op": "Add", "path": "externalId", "value": "ana-3" }])),
+        )
         .await;
     assert_eq!(status, 200);
     let (_, page) = meta.get("/Users?startIndex=1&count=10").await;
-    let listed: Vec<&Value> = page["Resources"].as_array().unwrap().iter().filter(|r| r["id"] == id.as_str()).collect();
+    let listed: Vec<&Value> = page["Resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["id"] == id.as_str())
+        .collect();
     assert_eq!(listed.len(), 1, "{page}");
     assert_eq!(listed[0]["externalId"], "ana-3", "lists carry it too");
 
     let (status, _) = meta.delete(&format!("/Users/{id}")).await;
     assert_eq!(status, 204);
-    assert!(found(&meta, "Users", r#"externalId eq "ana-3""#).await.is_empty());
+    assert!(found(&meta, "Users", r#"externalId eq "ana-3""#)
+        .await
+        .is_empty());
     assert!(meta.native_user("ana@contoso.com").await.is_none());
 }
 
@@ -115,14 +153,25 @@ async fn a_groups_external_id_survives_a_rename_and_members() {
     assert_eq!(created["externalId"], "g-sales");
     let id = created["id"].as_str().unwrap().to_string();
     let (status, _) = meta
-        .patch(&format!("/Groups/{id}"), replace("displayName", json!("Sales EMEA")))
+        .patch(
+            &format!("/Groups/{id}"),
+            replace("displayName", json!("Sales EMEA")),
+        )
         .await;
     assert_eq!(status, 204);
-    let (_, read) = meta.get(&format!("/Groups/{id}?excludedAttributes=members")).await;
+    let (_, read) = meta
+        .get(&format!("/Groups/{id}?excludedAttributes=members"))
+        .await;
     assert_eq!(read["externalId"], "g-sales");
     assert_eq!(read["displayName"], "Sales EMEA");
-    assert_eq!(found(&meta, "Groups", r#"externalId eq "g-sales""#).await, [id.as_str()]);
-    let native = meta.native_group("Sales EMEA").await.expect("renamed natively");
+    assert_eq!(
+        found(&meta, "Groups", r#"externalId eq "g-sales""#).await,
+        [id.as_str()]
+    );
+    let native = meta
+        .native_group("Sales EMEA")
+        .await
+        .expect("renamed natively");
     assert_eq!(native["users"], json!([user_id]), "{native}");
     assert!(!native.to_string().contains("g-sales"), "{native}");
 }
@@ -135,7 +184,12 @@ async fn parallel_writes_keep_every_value_they_claim() {
     let meta = keeping().await;
     let creates = (0..10)
         .map(|i| {
-            let user = entra_user(&format!("p{i}@contoso.com"), "Par", &format!("Allel{i}"), None);
+            let user = entra_user(
+                &format!("p{i}@contoso.com"),
+                "Par",
+                &format!("Allel{i}"),
+                None,
+            );
             (Method::POST, "/Users".to_string(), Some(user))
         })
         .collect();
@@ -143,7 +197,10 @@ async fn parallel_writes_keep_every_value_they_claim() {
     for (i, (status, body)) in answers.iter().enumerate() {
         assert_eq!(*status, 201, "{body}");
         let id = body["id"].as_str().unwrap();
-        assert_eq!(found(&meta, "Users", &format!(r#"externalId eq "p{i}""#)).await, [id]);
+        assert_eq!(
+            found(&meta, "Users", &format!(r#"externalId eq "p{i}""#)).await,
+            [id]
+        );
     }
     let id = answers[0].1["id"].as_str().unwrap().to_string();
     let patches = (0..7)

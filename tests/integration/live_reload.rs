@@ -208,7 +208,11 @@ async fn an_edited_module_takes_effect() {
         let (status, answer) = e.meta.post("/Users", user).await;
         assert_eq!(status, 400, "{answer}");
         body = answer;
-        if body["detail"].as_str().unwrap_or("").contains("(edited module)") {
+        if body["detail"]
+            .as_str()
+            .unwrap_or("")
+            .contains("(edited module)")
+        {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;

@@ -26,16 +26,20 @@ use scimitar_scim::ScimError;
 use std::collections::HashMap;
 
 pub fn register(engine: &mut Engine) {
-    engine.register_fn("native_data", |resp: Map, answers: Map| -> HostResult<Dynamic> {
-        Answers::parse(&answers)?.data(&resp)
-    });
-    engine.register_fn("native_found", |resp: Map, answers: Map| -> HostResult<Dynamic> {
-        let answers = Answers::parse(&answers)?;
-        if answers.status_of(&resp) == Some(404) {
-            return Ok(Dynamic::UNIT);
-        }
-        answers.data(&resp)
-    });
+    engine.register_fn(
+        "native_data",
+        |resp: Map, answers: Map| -> HostResult<Dynamic> { Answers::parse(&answers)?.data(&resp) },
+    );
+    engine.register_fn(
+        "native_found",
+        |resp: Map, answers: Map| -> HostResult<Dynamic> {
+            let answers = Answers::parse(&answers)?;
+            if answers.status_of(&resp) == Some(404) {
+                return Ok(Dynamic::UNIT);
+            }
+            answers.data(&resp)
+        },
+    );
 }
 
 /// How one API answers, read from a script's `answers` map.
@@ -50,54 +54,82 @@ pub struct Answers {
     unescape: bool,
 }
 
-const KEYS: &str = "target, ok, failed, data, message, code, codes, unescape";
+const KEYS: &[&str] = &[
+    "target", "ok", "failed", "data", "message", "code", "codes", "unescape",
+];
+
+/// A description a script hands the host once per adapter (`answers`, `paging`): a map of
+/// known keys, each text unless said otherwise; a key it does not know is a mistake named.
+pub struct Description<'a> {
+    map: &'a Map,
+    what: &'static str,
+}
+
+impl<'a> Description<'a> {
+    pub fn new(map: &'a Map, what: &'static str, keys: &[&str]) -> HostResult<Self> {
+        if let Some(unknown) = map.keys().find(|k| !keys.contains(&k.as_str())) {
+            let keys = keys.join(", ");
+            return Err(format!("{what}: unknown key `{unknown}` (it has {keys})").into());
+        }
+        Ok(Self { map, what })
+    }
+
+    pub fn get(&self, key: &str) -> Option<&'a Dynamic> {
+        self.map.get(key).filter(|v| !v.is_unit())
+    }
+
+    pub fn text(&self, key: &str) -> HostResult<Option<String>> {
+        self.get(key)
+            .map(|v| v.clone().into_string())
+            .transpose()
+            .map_err(|t| format!("{}: `{key}` must be text, not {t}", self.what).into())
+    }
+}
 
 impl Answers {
     pub fn parse(map: &Map) -> HostResult<Self> {
-        let text = |key: &str| -> HostResult<Option<String>> {
-            match map.get(key) {
-                None => Ok(None),
-                Some(v) if v.is_unit() => Ok(None),
-                Some(v) => v
-                    .clone()
-                    .into_string()
-                    .map(Some)
-                    .map_err(|t| format!("answers: `{key}` must be text, not {t}").into()),
-            }
-        };
-        if let Some(unknown) = map.keys().find(|k| !KEYS.split(", ").any(|known| known == k.as_str())) {
-            return Err(format!("answers: unknown key `{unknown}` (it has {KEYS})").into());
-        }
+        let spec = Description::new(map, "answers", KEYS)?;
         let mut codes = HashMap::new();
-        if let Some(table) = map.get("codes").filter(|v| !v.is_unit()) {
-            let table = table.read_lock::<Map>().ok_or("answers: `codes` must be a map of code → status")?;
+        if let Some(table) = spec.get("codes") {
+            let table = table
+                .read_lock::<Map>()
+                .ok_or("answers: `codes` must be a map of code → status")?;
             for (code, status) in table.iter() {
                 let status = status
                     .as_int()
                     .ok()
                     .and_then(|s| u16::try_from(s).ok())
                     .filter(|s| (400..=599).contains(s))
-                    .ok_or_else(|| format!("answers: the status of code `{code}` must be 400…599"))?;
+                    .ok_or_else(|| {
+                        format!("answers: the status of code `{code}` must be 400…599")
+                    })?;
                 codes.insert(code.to_string(), status);
             }
         }
+        let message = match spec.get("message") {
+            Some(paths) if paths.is_array() => paths
+                .clone()
+                .cast::<rhai::Array>()
+                .into_iter()
+                .map(|p| {
+                    p.into_string()
+                        .map_err(|_| "answers: `message` must be a path or a list of paths".into())
+                })
+                .collect::<HostResult<_>>()?,
+            _ => spec.text("message")?.into_iter().collect(),
+        };
         Ok(Self {
-            target: text("target")?.unwrap_or_else(|| "the target".into()),
-            ok: text("ok")?,
-            failed: text("failed")?,
-            data: text("data")?,
-            message: match map.get("message") {
-                Some(paths) if paths.is_array() => paths
-                    .clone()
-                    .cast::<rhai::Array>()
-                    .into_iter()
-                    .map(|p| p.into_string().map_err(|_| "answers: `message` must be a path or a list of paths".into()))
-                    .collect::<HostResult<_>>()?,
-                _ => text("message")?.into_iter().collect(),
-            },
-            code: text("code")?,
+            target: spec.text("target")?.unwrap_or_else(|| "the target".into()),
+            ok: spec.text("ok")?,
+            failed: spec.text("failed")?,
+            data: spec.text("data")?,
+            message,
+            code: spec.text("code")?,
             codes,
-            unescape: map.get("unescape").and_then(|v| v.as_bool().ok()).unwrap_or(false),
+            unescape: spec
+                .get("unescape")
+                .and_then(|v| v.as_bool().ok())
+                .unwrap_or(false),
         })
     }
 
@@ -110,7 +142,11 @@ impl Answers {
                     Some(path) => at(&json, path),
                     None => json,
                 };
-                Ok(if self.unescape { super::html::unescape(data) } else { data })
+                Ok(if self.unescape {
+                    super::html::unescape(data)
+                } else {
+                    data
+                })
             }
             Some(status) => Err(throw(self.failure(resp, status))),
         }
@@ -120,7 +156,10 @@ impl Answers {
     fn status_of(&self, resp: &Map) -> Option<u16> {
         let http = http_status(resp);
         let json = field(resp, "json");
-        let flag = |path: &Option<String>| path.as_ref().map(|p| at(&json, p).as_bool().unwrap_or(false));
+        let flag = |path: &Option<String>| {
+            path.as_ref()
+                .map(|p| at(&json, p).as_bool().unwrap_or(false))
+        };
         let succeeded = (200..300).contains(&http)
             && flag(&self.ok).unwrap_or(true)
             && !flag(&self.failed).unwrap_or(false);
@@ -152,7 +191,14 @@ impl Answers {
             .iter()
             .map(|path| at(&json, path))
             .find(|m| !m.is_unit())
-            .map(|m| if self.unescape { super::html::unescape(m) } else { m }.to_string());
+            .map(|m| {
+                if self.unescape {
+                    super::html::unescape(m)
+                } else {
+                    m
+                }
+                .to_string()
+            });
         let target = &self.target;
         if matches!(http, 401 | 403) && status == 502 {
             return Failure::upstream(ScimError::new(
@@ -215,10 +261,16 @@ mod tests {
 
     fn error_of(answers: &Answers, resp: &Map) -> (i64, String, String) {
         let thrown = answers.data(resp).expect_err("a failure");
-        let rhai::EvalAltResult::ErrorRuntime(value, _) = *thrown else { panic!("{thrown}") };
+        let rhai::EvalAltResult::ErrorRuntime(value, _) = *thrown else {
+            panic!("{thrown}")
+        };
         let map = value.cast::<Map>();
         let get = |k: &str| map.get(k).cloned().unwrap_or(Dynamic::UNIT);
-        (get("status").as_int().unwrap(), get("scimType").to_string(), get("detail").to_string())
+        (
+            get("status").as_int().unwrap(),
+            get("scimType").to_string(),
+            get("detail").to_string(),
+        )
     }
 
     #[test]
@@ -227,33 +279,94 @@ mod tests {
             "target": "Acme HR", "ok": "ok", "data": "data", "message": "error.message",
             "code": "error.code", "codes": { "duplicate": 409, "not_found": 404 }, "unescape": true,
         }));
-        let data = acme.data(&resp(200, serde_json::json!({"ok": true, "data": {"name": "R&amp;D"}}))).unwrap();
+        let data = acme
+            .data(&resp(
+                200,
+                serde_json::json!({"ok": true, "data": {"name": "R&amp;D"}}),
+            ))
+            .unwrap();
         assert_eq!(at(&data, "name").to_string(), "R&D");
-        let failed = resp(200, serde_json::json!({"ok": false, "error": {"code": "duplicate", "message": "O&#39;Brien exists"}}));
-        assert_eq!(error_of(&acme, &failed), (409, "uniqueness".into(), "O'Brien exists".into()));
-        let unknown = resp(200, serde_json::json!({"ok": false, "error": {"code": "odd"}}));
-        assert_eq!(error_of(&acme, &unknown), (400, "invalidValue".into(), "Acme HR refused the request".into()));
-        let missing = resp(200, serde_json::json!({"ok": false, "error": {"code": "not_found"}}));
+        let failed = resp(
+            200,
+            serde_json::json!({"ok": false, "error": {"code": "duplicate", "message": "O&#39;Brien exists"}}),
+        );
+        assert_eq!(
+            error_of(&acme, &failed),
+            (409, "uniqueness".into(), "O'Brien exists".into())
+        );
+        let unknown = resp(
+            200,
+            serde_json::json!({"ok": false, "error": {"code": "odd"}}),
+        );
+        assert_eq!(
+            error_of(&acme, &unknown),
+            (
+                400,
+                "invalidValue".into(),
+                "Acme HR refused the request".into()
+            )
+        );
+        let missing = resp(
+            200,
+            serde_json::json!({"ok": false, "error": {"code": "not_found"}}),
+        );
         assert_eq!(acme.status_of(&missing), Some(404));
     }
 
     #[test]
     fn without_an_envelope_the_http_status_decides() {
         let plain = answers(serde_json::json!({ "target": "Medius", "message": "Message" }));
-        assert!(plain.data(&resp(204, serde_json::Value::Null)).unwrap().is_unit());
-        assert_eq!(error_of(&plain, &resp(409, serde_json::json!({"Message": "taken"}))).0, 409);
-        assert_eq!(error_of(&plain, &resp(422, serde_json::json!({}))), (400, "invalidValue".into(), "Medius answered HTTP 422".into()));
-        let (status, _, detail) = error_of(&plain, &resp(401, serde_json::json!({"Message": "bad token"})));
-        assert_eq!((status, detail.as_str()), (502, "Medius refused the gateway's credentials (HTTP 401)"));
-        let failed_flag = answers(serde_json::json!({ "failed": "error", "message": ["errorMsg", "msg"] }));
-        assert_eq!(error_of(&failed_flag, &resp(200, serde_json::json!({"error": true, "errorMsg": "no"}))).2, "no");
-        assert_eq!(error_of(&failed_flag, &resp(400, serde_json::json!({"msg": "bad body"}))).2, "bad body");
-        assert!(failed_flag.data(&resp(200, serde_json::json!({"error": false}))).is_ok());
+        assert!(plain
+            .data(&resp(204, serde_json::Value::Null))
+            .unwrap()
+            .is_unit());
+        assert_eq!(
+            error_of(&plain, &resp(409, serde_json::json!({"Message": "taken"}))).0,
+            409
+        );
+        assert_eq!(
+            error_of(&plain, &resp(422, serde_json::json!({}))),
+            (
+                400,
+                "invalidValue".into(),
+                "Medius answered HTTP 422".into()
+            )
+        );
+        let (status, _, detail) = error_of(
+            &plain,
+            &resp(401, serde_json::json!({"Message": "bad token"})),
+        );
+        assert_eq!(
+            (status, detail.as_str()),
+            (502, "Medius refused the gateway's credentials (HTTP 401)")
+        );
+        let failed_flag =
+            answers(serde_json::json!({ "failed": "error", "message": ["errorMsg", "msg"] }));
+        assert_eq!(
+            error_of(
+                &failed_flag,
+                &resp(200, serde_json::json!({"error": true, "errorMsg": "no"}))
+            )
+            .2,
+            "no"
+        );
+        assert_eq!(
+            error_of(
+                &failed_flag,
+                &resp(400, serde_json::json!({"msg": "bad body"}))
+            )
+            .2,
+            "bad body"
+        );
+        assert!(failed_flag
+            .data(&resp(200, serde_json::json!({"error": false})))
+            .is_ok());
     }
 
     #[test]
     fn a_mistyped_description_is_named() {
-        let spec = crate::adapter::convert::to_dynamic(&serde_json::json!({"mesage": "m"})).cast::<Map>();
+        let spec =
+            crate::adapter::convert::to_dynamic(&serde_json::json!({"mesage": "m"})).cast::<Map>();
         let error = Answers::parse(&spec).err().expect("refused").to_string();
         assert!(error.contains("unknown key `mesage`"), "{error}");
     }

@@ -22,42 +22,55 @@
 //! With a cursor, a page further on starts from the cursor the gateway kept from the page
 //! before (`query.cursor`); without one (a client jumping ahead), the pages before are read.
 
-use super::answers::{at, Answers};
+use super::answers::{at, Answers, Description};
 use super::HostResult;
 use rhai::{Array, Dynamic, Engine, FnPtr, Map, NativeCallContext, INT};
 
 pub fn register(engine: &mut Engine) {
-    engine.register_fn("native_page", |request: Map, query: Map, paging: Map| -> HostResult<Map> {
-        Paging::parse(&paging)?.page(&request, &query)
-    });
-    engine.register_fn("native_list", |request: Map, paging: Map| -> HostResult<Array> {
-        Paging::parse(&paging)?.all(&request)
-    });
+    engine.register_fn(
+        "native_page",
+        |request: Map, query: Map, paging: Map| -> HostResult<Map> {
+            Paging::parse(&paging)?.page(&request, &query)
+        },
+    );
+    engine.register_fn(
+        "native_list",
+        |request: Map, paging: Map| -> HostResult<Array> { Paging::parse(&paging)?.all(&request) },
+    );
     engine.register_fn("page_of", |items: Array, query: Map| -> HostResult<Map> {
-        Ok(page_of(items, &query))
+        let (resources, total) = page_of(items, &query);
+        Ok(page(resources, total, Dynamic::UNIT))
     });
     engine.register_fn(
         "page_of",
         |call: NativeCallContext, items: Array, query: Map, convert: FnPtr| -> HostResult<Map> {
-            let mut page = page_of(items, &query);
-            let resources = page.remove("resources").map_or_else(Array::new, |r| r.cast::<Array>());
+            let (resources, total) = page_of(items, &query);
             let converted: Array = resources
                 .into_iter()
                 .map(|item| convert.call_within_context(&call, (item,)))
                 .collect::<HostResult<_>>()?;
-            page.insert("resources".into(), converted.into());
-            Ok(page)
+            Ok(page(converted, total, Dynamic::UNIT))
         },
     );
 }
 
-/// The page `query` asks for of `items`, the whole list.
-fn page_of(items: Array, query: &Map) -> Map {
-    let start = int(query, "start_index").max(1) as usize;
-    let count = int(query, "count").max(0) as usize;
-    let total = items.len();
-    let resources: Array = items.into_iter().skip(start - 1).take(count).collect();
-    page(resources, Dynamic::from_int(total as INT), Dynamic::UNIT)
+/// The items of `items` (the whole list) on the page `query` asks for, and the total.
+fn page_of(items: Array, query: &Map) -> (Array, Dynamic) {
+    let (start, count) = asked(query);
+    let total = Dynamic::from_int(items.len() as INT);
+    (
+        items.into_iter().skip(start - 1).take(count).collect(),
+        total,
+    )
+}
+
+/// The page a list function's `query` asks for: its 1-based start and its size.
+fn asked(query: &Map) -> (usize, usize) {
+    let int = |key: &str| query.get(key).and_then(|v| v.as_int().ok()).unwrap_or(0);
+    (
+        int("start_index").max(1) as usize,
+        int("count").max(0) as usize,
+    )
 }
 
 enum Style {
@@ -75,7 +88,17 @@ struct Paging {
     answers: Answers,
 }
 
-const KEYS: &str = "size, max_size, offset, cursor, next, items, total, total_header, answers";
+const KEYS: &[&str] = &[
+    "size",
+    "max_size",
+    "offset",
+    "cursor",
+    "next",
+    "items",
+    "total",
+    "total_header",
+    "answers",
+];
 
 /// One native page: its items, the total the API reports, the cursor of the next page.
 struct NativePage {
@@ -86,30 +109,24 @@ struct NativePage {
 
 impl Paging {
     fn parse(map: &Map) -> HostResult<Self> {
-        if let Some(unknown) = map.keys().find(|k| !KEYS.split(", ").any(|known| known == k.as_str())) {
-            return Err(format!("paging: unknown key `{unknown}` (it has {KEYS})").into());
-        }
-        let text = |key: &str| -> HostResult<Option<String>> {
-            match map.get(key) {
-                None => Ok(None),
-                Some(v) => v
-                    .clone()
-                    .into_string()
-                    .map(Some)
-                    .map_err(|t| format!("paging: `{key}` must be text, not {t}").into()),
-            }
-        };
-        let style = match (text("offset")?, text("cursor")?, text("next")?) {
+        let spec = Description::new(map, "paging", KEYS)?;
+        let style = match (
+            spec.text("offset")?,
+            spec.text("cursor")?,
+            spec.text("next")?,
+        ) {
             (Some(offset), None, None) => Style::Offset(offset),
             (None, Some(param), Some(next)) => Style::Cursor { param, next },
             _ => {
-                return Err("paging: say how the API pages, with `offset` (the parameter of \
+                return Err(
+                    "paging: say how the API pages, with `offset` (the parameter of \
                             items to skip) or with `cursor` and `next` (the parameter taking the \
                             next page's cursor, and where the answer has it)"
-                    .into())
+                        .into(),
+                )
             }
         };
-        let answers = match map.get("answers") {
+        let answers = match spec.get("answers") {
             None => Answers::parse(&Map::new())?,
             Some(answers) => {
                 let answers = answers
@@ -118,29 +135,29 @@ impl Paging {
                 Answers::parse(&answers)?
             }
         };
-        let max_size = match map.get("max_size") {
+        let max_size = match spec.get("max_size") {
             None => 100,
-            Some(n) => n
-                .as_int()
-                .ok()
-                .filter(|n| *n > 0)
-                .ok_or("paging: `max_size` must be a number above 0")? as usize,
+            Some(n) => {
+                n.as_int()
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .ok_or("paging: `max_size` must be a number above 0")? as usize
+            }
         };
         Ok(Self {
             style,
-            size: text("size")?,
+            size: spec.text("size")?,
             max_size,
-            items: text("items")?,
-            total: text("total")?,
-            total_header: text("total_header")?.map(|h| h.to_ascii_lowercase()),
+            items: spec.text("items")?,
+            total: spec.text("total")?,
+            total_header: spec.text("total_header")?.map(|h| h.to_ascii_lowercase()),
             answers,
         })
     }
 
     /// The page `query` asks for.
     fn page(&self, request: &Map, query: &Map) -> HostResult<Map> {
-        let start = int(query, "start_index").max(1) as usize;
-        let count = int(query, "count").max(0) as usize;
+        let (start, count) = asked(query);
         // (A count of 0 asks for the total only: one item is read for it.)
         let size = count.clamp(1, self.max_size);
         match &self.style {
@@ -194,10 +211,19 @@ impl Paging {
     }
 
     /// One native page of `size` items from `offset` (offset paging) or `cursor`.
-    fn fetch(&self, request: &Map, offset: usize, size: usize, cursor: &Dynamic) -> HostResult<NativePage> {
+    fn fetch(
+        &self,
+        request: &Map,
+        offset: usize,
+        size: usize,
+        cursor: &Dynamic,
+    ) -> HostResult<NativePage> {
         let mut request = request.clone();
         let mut params = match request.get("query") {
-            Some(q) if !q.is_unit() => q.read_lock::<Map>().ok_or("paging: the request's `query` must be a map")?.clone(),
+            Some(q) if !q.is_unit() => q
+                .read_lock::<Map>()
+                .ok_or("paging: the request's `query` must be a map")?
+                .clone(),
             _ => Map::new(),
         };
         if let Some(size_param) = &self.size {
@@ -227,11 +253,14 @@ impl Paging {
         })?;
         let total = match (&self.total, &self.total_header) {
             (Some(path), _) => at(&data, path),
-            (None, Some(header)) => at(&resp.get("headers").cloned().unwrap_or(Dynamic::UNIT), header)
-                .into_string()
-                .ok()
-                .and_then(|t| t.trim().parse::<INT>().ok())
-                .map_or(Dynamic::UNIT, Dynamic::from_int),
+            (None, Some(header)) => at(
+                &resp.get("headers").cloned().unwrap_or(Dynamic::UNIT),
+                header,
+            )
+            .into_string()
+            .ok()
+            .and_then(|t| t.trim().parse::<INT>().ok())
+            .map_or(Dynamic::UNIT, Dynamic::from_int),
             (None, None) => Dynamic::UNIT,
         };
         let next = match &self.style {
@@ -248,8 +277,4 @@ fn page(resources: Array, total: Dynamic, next: Dynamic) -> Map {
     map.insert("total".into(), total);
     map.insert("next".into(), next);
     map
-}
-
-fn int(map: &Map, key: &str) -> INT {
-    map.get(key).and_then(|v| v.as_int().ok()).unwrap_or(0)
 }

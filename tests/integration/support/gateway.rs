@@ -99,7 +99,11 @@ const SHARED_MODULES: &[&str] = &["common.rhai"];
 /// modules the bundled adapters import, and answers the copy's path.
 pub fn copy_bundled_adapter(file: &str, folder: &Path) -> PathBuf {
     for module in SHARED_MODULES {
-        std::fs::copy(repo_path(&format!("adapters/{module}")), folder.join(module)).unwrap();
+        std::fs::copy(
+            repo_path(&format!("adapters/{module}")),
+            folder.join(module),
+        )
+        .unwrap();
     }
     let copy = folder.join(file);
     std::fs::copy(repo_path(&format!("adapters/{file}")), &copy).unwrap();
