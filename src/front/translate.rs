@@ -7,7 +7,6 @@ use crate::failure::Failure;
 use crate::gateway::{Gateway, Invocation};
 use crate::scim_api::{self, ScimRequest, ScimResponse};
 use pingora::proxy::Session;
-use scimitar_scim::ListQuery;
 
 pub async fn answer(
     gateway: &Gateway,
@@ -33,12 +32,7 @@ pub async fn answer(
     // Only now, with the whole request here, does it take one of the tenant's slots.
     super::hold_slot(ctx, &tenant)?;
     let base_url = format!("{origin}{}", route.base);
-    let request = ScimRequest {
-        method,
-        query,
-        body,
-        base_url,
-    };
+    let request = ScimRequest::new(method, query, body, base_url);
     note_subject(ctx, &request);
     let deadline = ctx.started + gateway.request_timeout();
     let call = Invocation {
@@ -48,7 +42,7 @@ pub async fn answer(
         deadline,
         calls: &ctx.calls,
         locks: gateway.request_locks(&tenant.name, deadline),
-        projection: projection_of(&request.query),
+        projection: projection_of(&request),
     };
     tokio::time::timeout_at(deadline.into(), scim_api::handle(call, endpoint, &request))
         .await
@@ -61,11 +55,12 @@ pub async fn answer(
 
 /// The client's `attributes`/`excludedAttributes`, for `scim_requested` (a malformed query
 /// is refused later, by the SCIM layer).
-fn projection_of(query: &str) -> Projection {
-    ListQuery::from_query_string(query)
+fn projection_of(request: &ScimRequest) -> Projection {
+    request
+        .list_query()
         .map(|q| Projection {
-            attributes: q.attributes,
-            excluded: q.excluded_attributes,
+            attributes: q.attributes.clone(),
+            excluded: q.excluded_attributes.clone(),
         })
         .unwrap_or_default()
 }
@@ -81,8 +76,14 @@ fn note_subject(ctx: &mut RequestCtx, request: &ScimRequest) {
                 .find_map(|key| body.get(key)?.as_str().map(str::to_string))
         });
     let from_filter = || {
-        let query = ListQuery::from_query_string(&request.query).ok()?;
-        query.filter?.simple_eq()?.1.as_str().map(str::to_string)
+        let query = request.list_query().ok()?;
+        query
+            .filter
+            .as_ref()?
+            .simple_eq()?
+            .1
+            .as_str()
+            .map(str::to_string)
     };
     ctx.subject = from_body.or_else(from_filter);
 }

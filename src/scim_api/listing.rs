@@ -21,16 +21,16 @@ use serde_json::{json, Value};
 const IN_MEMORY_AT_MOST: usize = 10_000;
 
 impl Resources<'_> {
-    pub async fn list(&self, query: ListQuery) -> Result<ScimResponse, Failure> {
-        let count = self.page_size(&query);
-        let found = match self.list_from_kept(&query).await? {
+    pub async fn list(&self, query: &ListQuery) -> Result<ScimResponse, Failure> {
+        let count = self.page_size(query);
+        let found = match self.list_from_kept(query).await? {
             Some(found) => Some(found),
-            None => self.list_from_index(&query).await?,
+            None => self.list_from_index(query).await?,
         };
         if let Some(found) = found {
             let total = found.len() as u64;
             let cut = page(found, query.start_index, Some(count));
-            return Ok(self.answer(cut, total, &query, count));
+            return Ok(self.answer(cut, total, query, count));
         }
         let function = format!("list_{}", noun_plural(self.kind).to_ascii_lowercase());
         let filter_text = query
@@ -40,7 +40,7 @@ impl Resources<'_> {
             .unwrap_or_default();
         let cursors = &self.call.tenant.cursors;
         let cursor = cursors.get(self.kind, &filter_text, query.start_index);
-        let argument = list_argument(&query, count, cursor);
+        let argument = list_argument(query, count, cursor);
         let answer = self
             .invoke(&function, vec![json_to_dynamic(&argument)])
             .await?;
@@ -59,10 +59,10 @@ impl Resources<'_> {
                 }
                 // The adapter may push the filter down loosely (or not at all): the gateway
                 // checks every resource against the whole filter, so the answer is exact.
-                let matching = self.matching(items, &query).await?;
+                let matching = self.matching(items, query).await?;
                 let total = matching.len() as u64;
                 let cut = page(matching, query.start_index, Some(count));
-                Ok(self.answer(cut, total, &query, count))
+                Ok(self.answer(cut, total, query, count))
             }
             Listing::Page {
                 resources,
@@ -70,7 +70,7 @@ impl Resources<'_> {
                 next,
             } => {
                 let returned = resources.len();
-                let mut found = self.matching(resources, &query).await?;
+                let mut found = self.matching(resources, query).await?;
                 found.truncate(count);
                 let total = match total {
                     Some(total) => total,
@@ -87,7 +87,7 @@ impl Resources<'_> {
                 if !next.is_null() {
                     cursors.put(self.kind, &filter_text, query.start_index + returned, next);
                 }
-                Ok(self.answer(found, total, &query, count))
+                Ok(self.answer(found, total, query, count))
             }
         }
     }

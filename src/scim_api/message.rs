@@ -2,13 +2,18 @@
 
 use crate::failure::Failure;
 use bytes::Bytes;
+use scimitar_scim::list::ListQuery;
 use scimitar_scim::{ScimError, MAX_RETRY_AFTER_SECS};
 use serde_json::Value;
+use std::sync::OnceLock;
 
 pub struct ScimRequest {
     pub method: http::Method,
     /// Raw query string (without `?`), possibly empty.
-    pub query: String,
+    query: String,
+    /// The query parsed, once: the provisioning log, `scim_requested` and the SCIM layer
+    /// all read it.
+    parsed_query: OnceLock<Result<ListQuery, ScimError>>,
     pub body: Bytes,
     /// Absolute URL of the tenant's SCIM base, for `Location` and `meta.location`.
     pub base_url: String,
@@ -83,6 +88,25 @@ impl From<ScimError> for ScimResponse {
 }
 
 impl ScimRequest {
+    pub fn new(method: http::Method, query: String, body: Bytes, base_url: String) -> Self {
+        Self {
+            method,
+            query,
+            parsed_query: OnceLock::new(),
+            body,
+            base_url,
+        }
+    }
+
+    /// The query string's `filter`, `startIndex`, `count`, `attributes` and
+    /// `excludedAttributes`; a malformed one is the SCIM 400 it stands for.
+    pub fn list_query(&self) -> Result<&ListQuery, ScimError> {
+        self.parsed_query
+            .get_or_init(|| ListQuery::from_query_string(&self.query))
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+
     /// The body as JSON; anything else is SCIM 400 `invalidSyntax`.
     pub fn json(&self) -> Result<Value, ScimError> {
         if self.body.is_empty() {

@@ -96,11 +96,7 @@ pub async fn handle(
                 request,
             };
             match *method {
-                Method::GET => {
-                    resources
-                        .list(ListQuery::from_query_string(&request.query)?)
-                        .await
-                }
+                Method::GET => resources.list(request.list_query()?).await,
                 Method::POST => resources.create().await,
                 _ => Err(method_not_allowed(method).into()),
             }
@@ -112,7 +108,7 @@ pub async fn handle(
                 kind,
                 request,
             }
-            .list(query)
+            .list(&query)
             .await
         }
         Endpoint::RootSearch if method == Method::POST => Err(ScimError::new(

@@ -14,7 +14,6 @@ use crate::failure::Failure;
 use crate::gateway::Invocation;
 use crate::ordering::{name_key, resource_key};
 use rhai::Dynamic;
-use scimitar_scim::list::ListQuery;
 use scimitar_scim::patch::{parse_patch, split_member_changes, MemberChange, PatchOp};
 use scimitar_scim::validate::{check_declared, check_declared_ops};
 use scimitar_scim::ResourceKind;
@@ -53,7 +52,7 @@ impl Resources<'_> {
     }
 
     pub async fn get(&self, id: &str) -> Result<ScimResponse, Failure> {
-        let query = ListQuery::from_query_string(&self.request.query)?;
+        let query = self.request.list_query()?;
         let mut resource = self.fetch(id).await?;
         project(&mut resource, &query.attributes, &query.excluded_attributes);
         Ok(ScimResponse::ok(resource))
