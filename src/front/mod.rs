@@ -296,8 +296,10 @@ fn unaddressable(path: &str) -> Option<&'static str> {
     if crate::upstream::dot_segment(path).is_some() {
         return Some("has a `.` or `..` segment");
     }
-    let lower = path.to_ascii_lowercase();
-    if lower.contains("%2f") || lower.contains("%5c") || path.contains('\\') {
+    let encoded_slash = path.as_bytes().windows(3).any(|w| {
+        w[0] == b'%' && (w[1..].eq_ignore_ascii_case(b"2f") || w[1..].eq_ignore_ascii_case(b"5c"))
+    });
+    if encoded_slash || path.contains('\\') {
         return Some("has an encoded slash or a backslash");
     }
     None

@@ -460,10 +460,27 @@ pub fn dot_segment(target: &str) -> Option<&str> {
         Some(at) => path[at + 3..].find('/').map_or("", |p| &path[at + 3 + p..]),
         None => path,
     };
-    path.split(['/', '\\']).find(|segment| {
-        let lower = segment.to_ascii_lowercase().replace("%2e", ".");
-        lower == "." || lower == ".."
-    })
+    path.split(['/', '\\'])
+        .find(|segment| is_dot_segment(segment))
+}
+
+/// `.` or `..`, each dot maybe spelt `%2e`/`%2E`; read without allocating, since every
+/// request's path and every call to the target is checked.
+fn is_dot_segment(segment: &str) -> bool {
+    let mut rest = segment.as_bytes();
+    let mut dots = 0;
+    while !rest.is_empty() {
+        rest = match rest {
+            [b'%', b'2', e, tail @ ..] if e.eq_ignore_ascii_case(&b'e') => tail,
+            [b'.', tail @ ..] => tail,
+            _ => return false,
+        };
+        dots += 1;
+        if dots > 2 {
+            return false;
+        }
+    }
+    dots > 0
 }
 
 /// The outcome handed to the script, or the target's failure that Entra should see instead.
