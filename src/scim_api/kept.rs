@@ -65,8 +65,14 @@ impl Resources<'_> {
         Ok(Some(self.kept_in(&current)))
     }
 
-    /// Stores `values` as what the gateway keeps of `id` (replacing what it kept).
-    pub(super) async fn keep(&self, id: &str, values: &[KeptValue]) -> Result<(), Failure> {
+    /// Stores `values` as what the gateway keeps of `id` (replacing what it kept), and
+    /// writes them into `answer`, the resource answered for the write (no read back).
+    pub(super) async fn keep(
+        &self,
+        id: &str,
+        values: &[KeptValue],
+        answer: Option<&mut Value>,
+    ) -> Result<(), Failure> {
         if self.kept_attributes().is_empty() {
             return Ok(());
         }
@@ -75,13 +81,30 @@ impl Resources<'_> {
             .store
             .kept_put(&self.call.tenant.name, self.kind.name(), id, values)
             .await
-            .map_err(unavailable)
+            .map_err(unavailable)?;
+        if let Some(answer) = answer {
+            self.set_kept(answer, |name| {
+                values
+                    .iter()
+                    .find(|v| v.attribute == name)
+                    .map(|v| v.value.clone())
+            });
+        }
+        Ok(())
+    }
+
+    /// Writes each kept attribute of `resource` from `value_of(its name)`, leaving out one
+    /// without a value.
+    fn set_kept(&self, resource: &mut Value, mut value_of: impl FnMut(&str) -> Option<Value>) {
+        for attribute in self.kept_attributes() {
+            set_at(resource, &attribute.path, value_of(&attribute.name));
+        }
     }
 
     /// Forgets what the gateway kept of a resource the target no longer has. Best effort:
     /// rows left behind are never answered (a lookup reads the resource from the target).
     pub(super) async fn forget_kept(&self, id: &str) {
-        if let Err(error) = self.keep(id, &[]).await {
+        if let Err(error) = self.keep(id, &[], None).await {
             tracing::warn!(tenant = %self.call.tenant.name, id, detail = %error.error().detail, "the kept attributes of a deleted resource stay in the store");
         }
     }
@@ -107,13 +130,12 @@ impl Resources<'_> {
                 .as_str()
                 .and_then(|id| kept.remove(id))
                 .unwrap_or_default();
-            for attribute in attributes {
-                let value = values
+            self.set_kept(resource, |name| {
+                values
                     .iter()
-                    .position(|(name, _)| *name == attribute.name)
-                    .map(|at| values.swap_remove(at).1);
-                set_at(resource, &attribute.path, value);
-            }
+                    .position(|(attribute, _)| attribute == name)
+                    .map(|at| values.swap_remove(at).1)
+            });
         }
         Ok(())
     }

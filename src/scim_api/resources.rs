@@ -103,9 +103,8 @@ impl Resources<'_> {
                 .await?;
             self.shape(created)?
         };
-        self.keep(created["id"].as_str().unwrap_or_default(), &kept)
-            .await?;
-        self.put_kept(std::slice::from_mut(&mut created)).await?;
+        let id = created["id"].as_str().unwrap_or_default().to_string();
+        self.keep(&id, &kept, Some(&mut created)).await?;
         self.indexed(&created).await;
         self.counted(1).await;
         let location = created
@@ -246,13 +245,13 @@ impl Resources<'_> {
                 vec![id.into(), crate::adapter::json_to_dynamic(&resource)],
             )
             .await?;
-        self.keep(id, &self.kept_in(&resource)).await?;
         let mut replaced = if replaced.is_null() {
             self.fetch(id).await?
         } else {
             self.shape(replaced)?
         };
-        self.put_kept(std::slice::from_mut(&mut replaced)).await?;
+        self.keep(id, &self.kept_in(&resource), Some(&mut replaced))
+            .await?;
         self.indexed(&replaced).await;
         Ok(ScimResponse::ok(replaced))
     }
@@ -331,10 +330,9 @@ impl Resources<'_> {
             patched = self.fetch_if_exists(id).await?;
         }
         if let Some(values) = &kept {
-            self.keep(id, values).await?;
+            self.keep(id, values, patched.as_mut()).await?;
         }
-        if let Some(resource) = &mut patched {
-            self.put_kept(std::slice::from_mut(resource)).await?;
+        if let Some(resource) = &patched {
             self.indexed(resource).await;
         }
         match (self.kind, patched) {

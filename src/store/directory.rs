@@ -44,9 +44,28 @@ pub fn now_ms() -> i64 {
     i64::try_from(now.as_millis()).unwrap_or(i64::MAX)
 }
 
-/// Replaces the rows of the resources named in `ids` with `rows` (JSON arrays), in one
-/// transaction on either database.
-pub(super) async fn replace_rows<DB>(
+impl Store {
+    /// Replaces the rows of the resources named in `ids` (a JSON array) with `rows` (JSON
+    /// arrays), in one transaction: `sqlite` or `postgres` are the delete and the insert
+    /// that do it on each database.
+    pub(super) async fn replace_rows(
+        &self,
+        sqlite: [&str; 2],
+        postgres: [&str; 2],
+        tenant: &str,
+        kind: &str,
+        ids: String,
+        rows: String,
+    ) -> Result<(), StoreError> {
+        match self {
+            Store::Sqlite(pool) => replace_rows(pool, sqlite, tenant, kind, ids, rows).await?,
+            Store::Postgres(pool) => replace_rows(pool, postgres, tenant, kind, ids, rows).await?,
+        }
+        Ok(())
+    }
+}
+
+async fn replace_rows<DB>(
     pool: &sqlx::Pool<DB>,
     statements: [&str; 2],
     tenant: &str,
@@ -116,15 +135,8 @@ impl Store {
             })
             .collect();
         let rows = serde_json::to_string(&rows)?;
-        match self {
-            Store::Sqlite(pool) => {
-                replace_rows(pool, SQLITE_REPLACE, tenant, kind, ids, rows).await?
-            }
-            Store::Postgres(pool) => {
-                replace_rows(pool, POSTGRES_REPLACE, tenant, kind, ids, rows).await?
-            }
-        }
-        Ok(())
+        self.replace_rows(SQLITE_REPLACE, POSTGRES_REPLACE, tenant, kind, ids, rows)
+            .await
     }
 
     /// Forgets a resource.

@@ -2,7 +2,6 @@
 //! are `crate::scim_api::kept`'s): per resource and attribute, the value as JSON and, for
 //! text, the value as compared. A resource's rows are replaced in one transaction.
 
-use super::directory::replace_rows;
 use super::{Store, StoreError};
 use serde_json::Value;
 use std::collections::HashMap;
@@ -56,15 +55,8 @@ impl Store {
             })
             .collect();
         let rows = serde_json::to_string(&rows)?;
-        match self {
-            Store::Sqlite(pool) => {
-                replace_rows(pool, SQLITE_REPLACE, tenant, kind, ids, rows).await?
-            }
-            Store::Postgres(pool) => {
-                replace_rows(pool, POSTGRES_REPLACE, tenant, kind, ids, rows).await?
-            }
-        }
-        Ok(())
+        self.replace_rows(SQLITE_REPLACE, POSTGRES_REPLACE, tenant, kind, ids, rows)
+            .await
     }
 
     /// What the gateway keeps for each of `ids` (one read for a page of resources), as

@@ -34,10 +34,10 @@ pub fn register(engine: &mut Engine) {
         "native_found",
         |resp: Map, answers: Map| -> HostResult<Dynamic> {
             let answers = Answers::parse(&answers)?;
-            if answers.status_of(&resp) == Some(404) {
-                return Ok(Dynamic::UNIT);
+            match answers.status_of(&resp) {
+                Some(404) => Ok(Dynamic::UNIT),
+                status => answers.answer(&resp, status),
             }
-            answers.data(&resp)
         },
     );
 }
@@ -135,7 +135,13 @@ impl Answers {
 
     /// The payload of `resp` if it succeeded, else the SCIM error it stands for.
     pub fn data(&self, resp: &Map) -> HostResult<Dynamic> {
-        match self.status_of(resp) {
+        self.answer(resp, self.status_of(resp))
+    }
+
+    /// The payload of `resp`, or the failure of SCIM `status` it stands for (`None`: it
+    /// succeeded, as `status_of` says).
+    fn answer(&self, resp: &Map, status: Option<u16>) -> HostResult<Dynamic> {
+        match status {
             None => {
                 let json = field(resp, "json");
                 let data = match &self.data {
